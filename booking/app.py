@@ -1,0 +1,91 @@
+"""create_app(settings): the only place the application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from piccolo.engine.base import Engine
+
+from booking import templating
+from booking.db import close_pool, make_engine, open_pool, use_engine
+from booking.health import HealthController
+from booking.http_errors import EXCEPTION_HANDLERS
+from booking.scheduling.controllers import AvailabilityController, DirectoryController
+from booking.scheduling.pages import PublicPages
+from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.settings import Settings, get_settings
+from booking.timezones import Clock, utc_now
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine[Any] | None = None, clock: Clock = utc_now
+) -> Litestar:
+    """The service for `settings` (from the environment by default) on `engine`.
+
+    `clock` tells the time to every policy (notice, horizon); tests pass a fixed one.
+    """
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings)
+    use_engine(engine)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        # An engine handed over with its pool already open stays its owner's to close.
+        owned = await open_pool(engine)
+        try:
+            yield
+        finally:
+            if owned:
+                await close_pool(engine)
+
+    availability = AvailabilityService(settings.practice_timezone, clock)
+    directory = DirectoryService()
+
+    return Litestar(
+        route_handlers=[
+            DirectoryController,
+            AvailabilityController,
+            HealthController,
+            PublicPages,
+            create_static_files_router(path="/static", directories=[STATIC], name="static"),
+        ],
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
+            "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[database],
+        state=_state(settings, engine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES,
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda jinja: templating.configure(jinja.engine, settings),
+        ),
+        openapi_config=OpenAPIConfig(
+            title=f"{settings.practice_name}: consultation booking API",
+            version="1",
+            path="/schema",
+        ),
+        request_max_body_size=64 * 1024,
+        debug=False,
+        logging_config=None,
+    )
+
+
+def _state(settings: Settings, engine: Engine[Any]) -> State:
+    return State({"settings": settings, "engine": engine})

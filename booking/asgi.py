@@ -1,0 +1,5 @@
+"""The ASGI application for servers: `uvicorn booking.asgi:app`."""
+
+from booking.app import create_app
+
+app = create_app()

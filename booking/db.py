@@ -1,0 +1,99 @@
+"""The database engine: SQLite in the data directory by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from contextlib import redirect_stdout
+from functools import cache
+from typing import Any
+
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from booking.settings import Settings
+
+APP_NAME = "booking"
+# Seconds a SQLite writer waits for the file lock before giving up.
+SQLITE_BUSY_TIMEOUT = 30
+
+
+def make_engine(settings: Settings) -> Engine[Any]:
+    """The engine the settings describe (no connection is opened here)."""
+    if settings.database_url:
+        return PostgresEngine(config={"dsn": settings.database_url})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteEngine(path=str(settings.sqlite_path), timeout=SQLITE_BUSY_TIMEOUT)
+
+
+def is_postgres(engine: Engine[Any]) -> bool:
+    return isinstance(engine, PostgresEngine)
+
+
+def use_engine(engine: Engine[Any]) -> None:
+    """Point Piccolo (tables, migrations, its CLI) at `engine` for this process."""
+    from booking import piccolo_conf
+    from booking.piccolo_app import TABLES
+
+    piccolo_conf.DB = engine
+    for table in (*TABLES, Migration):
+        table._meta.db = engine
+
+
+def prepare_sqlite(engine: Engine[Any]) -> None:
+    """Switch the SQLite file to write-ahead logging (persistent, so once is enough)."""
+    if isinstance(engine, SQLiteEngine):
+        with sqlite3.connect(engine.path) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+
+
+async def migrate(engine: Engine[Any]) -> None:
+    """Apply every migration not yet applied to `engine`."""
+    use_engine(engine)
+    prepare_sqlite(engine)
+    quiet = io.StringIO()
+    with redirect_stdout(quiet):
+        result = await run_forwards(app_name=APP_NAME)
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}\n{quiet.getvalue()}")
+
+
+async def pending_migrations(engine: Engine[Any]) -> int:
+    """How many migrations the database has not applied (raises when it is unreachable)."""
+    use_engine(engine)
+    known = _migration_ids()
+    if not await Migration.table_exists().run():
+        return len(known)
+    ran = await (
+        Migration.select(Migration.name)
+        .where(Migration.app_name == APP_NAME)
+        .output(as_list=True)
+        .run()
+    )
+    return len(known - set(ran))
+
+
+@cache
+def _migration_ids() -> frozenset[str]:
+    from booking.piccolo_app import APP_CONFIG
+
+    manager = BaseMigrationManager()
+    modules = manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
+    return frozenset(manager.get_migration_ids(modules))
+
+
+async def open_pool(engine: Engine[Any]) -> bool:
+    """Open a PostgreSQL connection pool on the running loop; False if none was opened."""
+    if isinstance(engine, PostgresEngine) and engine.pool is None:
+        await engine.start_connection_pool(min_size=1, max_size=10)
+        return True
+    return False
+
+
+async def close_pool(engine: Engine[Any]) -> None:
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        await engine.close_connection_pool()

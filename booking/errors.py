@@ -1,0 +1,64 @@
+"""One exception hierarchy for the service, mapped to the API's error shape by one handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ServiceError(Exception):
+    """A failure the client can act on; carries its HTTP status and machine code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        fields: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or []
+        self.headers = headers or {}
+
+
+class ValidationFailed(ServiceError):
+    status_code = 422
+    code = "validation_error"
+
+    @classmethod
+    def on(cls, field: str, message: str) -> ValidationFailed:
+        """A validation error about one field, its message repeated as the summary."""
+        return cls(message, [FieldError(field, message)])
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class SlotUnavailable(ServiceError):
+    status_code = 409
+    code = "slot_unavailable"
+
+
+class TooLate(ServiceError):
+    status_code = 409
+    code = "too_late"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    code = "rate_limited"

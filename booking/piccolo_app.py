@@ -1,0 +1,35 @@
+"""The Piccolo app: every table of the service, migrations in the top-level folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from booking.bookings.tables import Booking
+from booking.scheduling.tables import (
+    BusyInterval,
+    ConsultationType,
+    DateOverride,
+    Therapist,
+    TherapistOffering,
+    TimeOff,
+    WeeklyHoursRule,
+)
+
+TABLES = [
+    Therapist,
+    ConsultationType,
+    TherapistOffering,
+    WeeklyHoursRule,
+    DateOverride,
+    TimeOff,
+    BusyInterval,
+    Booking,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="booking",
+    migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
+    table_classes=TABLES,
+)

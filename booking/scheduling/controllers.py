@@ -1,0 +1,115 @@
+"""Scheduling endpoints: the directory and availability, as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from booking.errors import FieldError, ValidationFailed
+from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
+from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
+from booking.timezones import from_epoch, parse_zone, rfc3339
+
+
+@dataclass(frozen=True, slots=True)
+class WindowQuery:
+    first: date | None
+    last: date | None
+    timezone: ZoneInfo | None
+
+
+def parse_window(start: str | None, end: str | None, tz: str | None) -> WindowQuery:
+    """The availability window's query values, every malformed one named in a single 422."""
+    problems: list[FieldError] = []
+
+    def parse(value: str | None, field: str) -> date | None:
+        if not value:
+            return None
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value)
+        except ValueError:
+            pass
+        problems.append(FieldError(field, f"'{value}' is not a date in the form YYYY-MM-DD."))
+        return None
+
+    first, last = parse(start, "start"), parse(end, "end")
+    timezone = None
+    if tz:
+        try:
+            timezone = parse_zone(tz)
+        except ValidationFailed as exc:
+            problems.extend(exc.fields)
+    if problems:
+        message = problems[0].message if len(problems) == 1 else "Some values are not valid."
+        raise ValidationFailed(message, problems)
+    return WindowQuery(first, last, timezone)
+
+
+def availability_out(result: Availability) -> AvailabilityOut:
+    tz = result.timezone
+    return AvailabilityOut(
+        timezone=tz.key,
+        slots=[
+            SlotOut(
+                start=rfc3339(from_epoch(s.start, tz)),
+                end=rfc3339(from_epoch(s.end, tz)),
+                therapist=s.therapist,
+            )
+            for s in result.slots
+        ],
+    )
+
+
+class DirectoryController(Controller):
+    path = "/api/v1"
+    tags = ["directory"]
+
+    @get("/therapists", summary="Therapists in the directory")
+    async def therapists(self, directory: NamedDependency[DirectoryService]) -> list[TherapistOut]:
+        return await directory.therapists()
+
+    @get("/therapists/{slug:str}", summary="One therapist")
+    async def therapist(
+        self, slug: FromPath[str], directory: NamedDependency[DirectoryService]
+    ) -> TherapistOut:
+        return await directory.therapist(slug)
+
+    @get("/consultation-types", summary="Consultation types and their policies")
+    async def consultation_types(
+        self, directory: NamedDependency[DirectoryService]
+    ) -> list[ConsultationTypeOut]:
+        return await directory.consultation_types()
+
+
+class AvailabilityController(Controller):
+    path = "/api/v1/availability"
+    tags = ["availability"]
+
+    @get(summary="Open consultation slots")
+    async def availability(
+        self,
+        availability: NamedDependency[AvailabilityService],
+        consultation_type: str = Parameter(description="Consultation type slug (required)"),
+        therapist: str = Parameter(default=ANY, description="Therapist slug, or 'any'"),
+        start: str | None = Parameter(
+            default=None, description="First date (YYYY-MM-DD), default today in tz"
+        ),
+        end: str | None = Parameter(
+            default=None, description="Last date (inclusive), default start + 13 days"
+        ),
+        tz: str | None = Parameter(
+            default=None,
+            description="IANA zone for dates and times; default the therapist's (any: practice)",
+        ),
+    ) -> AvailabilityOut:
+        window = parse_window(start, end, tz)
+        result = await availability.find(
+            consultation_type, therapist or ANY, window.first, window.last, window.timezone
+        )
+        return availability_out(result)

@@ -1,0 +1,115 @@
+"""Public pages: the directory, a therapist's page and the times page (HTML)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from booking.errors import ServiceError
+from booking.scheduling.controllers import parse_window
+from booking.scheduling.services import ANY, AvailabilityService, DirectoryService
+from booking.settings import Settings
+from booking.timezones import from_epoch, zone_names
+
+WEEK = timedelta(days=7)
+
+
+class PublicPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/")
+    async def directory(self, directory: NamedDependency[DirectoryService]) -> Template:
+        return Template(
+            "public/directory.html",
+            context={
+                "therapists": await directory.therapists(),
+                "types": await directory.consultation_types(),
+            },
+        )
+
+    @get("/therapists/{slug:str}")
+    async def therapist(
+        self, slug: FromPath[str], directory: NamedDependency[DirectoryService]
+    ) -> Template:
+        therapist = await directory.therapist(slug)
+        types = [
+            t
+            for t in await directory.consultation_types()
+            if t.slug in therapist.consultation_types
+        ]
+        return Template("public/therapist.html", context={"therapist": therapist, "types": types})
+
+    @get("/times")
+    async def times(
+        self,
+        request: Request[Any, Any, Any],
+        directory: NamedDependency[DirectoryService],
+        availability: NamedDependency[AvailabilityService],
+        settings: NamedDependency[Settings],
+        type: FromQuery[str | None] = None,
+        therapist: FromQuery[str] = ANY,
+        tz: FromQuery[str | None] = None,
+        start: FromQuery[str | None] = None,
+    ) -> Template:
+        types = await directory.consultation_types()
+        therapists = await directory.therapists()
+        chosen = next((t for t in types if t.slug == type), types[0] if types else None)
+        context: dict[str, Any] = {
+            "types": types,
+            "therapists": therapists,
+            "chosen_type": chosen,
+            "therapist": therapist or ANY,
+            "zones": zone_names(),
+            "tz_given": bool(tz),
+            "error": None,
+            "days": [],
+        }
+        if chosen is None:
+            return Template("public/times.html", context=context)
+        offering = [t for t in therapists if chosen.slug in t.consultation_types]
+        context["offering"] = offering
+        if therapist != ANY and therapist not in {t.slug for t in offering}:
+            therapist = ANY
+            context["therapist"] = ANY
+        first: date | None = None
+        try:
+            window = parse_window(start, None, tz)
+            first = window.first
+            last = first + 2 * WEEK - timedelta(days=1) if first else None
+            result = await availability.find(chosen.slug, therapist, first, last, window.timezone)
+        except ServiceError as exc:
+            context["error"] = exc.message
+            context["tz"] = tz or settings.practice_timezone
+            return Template("public/times.html", context=context, status_code=exc.status_code)
+        names = {t.slug: t.name for t in therapists}
+        days: OrderedDict[date, list[dict[str, Any]]] = OrderedDict()
+        for slot in result.slots:
+            local = from_epoch(slot.start, result.timezone)
+            days.setdefault(local.date(), []).append(
+                {
+                    "start": local,
+                    "end": from_epoch(slot.end, result.timezone),
+                    "therapist": slot.therapist,
+                    "therapist_name": names.get(slot.therapist, slot.therapist),
+                }
+            )
+        window_first = first or datetime.now(result.timezone).date()
+        context.update(
+            tz=result.timezone.key,
+            days=list(days.items()),
+            next_slot=result.slots[0] if result.slots else None,
+            window_first=window_first,
+            window_last=window_first + 2 * WEEK - timedelta(days=1),
+            earlier=(window_first - 2 * WEEK)
+            if first and first > datetime.now(result.timezone).date()
+            else None,
+            later=window_first + 2 * WEEK,
+        )
+        return Template("public/times.html", context=context)

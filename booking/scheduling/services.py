@@ -1,0 +1,342 @@
+"""Directory and availability: read the scheduling tables, ask the engine for slots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking.bookings.tables import LIVE_STATUSES, Booking
+from booking.errors import NotFound, ValidationFailed
+from booking.scheduling.engine import (
+    Policy,
+    Slot,
+    TherapistCalendar,
+    WeeklyHours,
+    compute_slots,
+    merge_slots,
+)
+from booking.scheduling.schemas import ConsultationTypeOut, Money, PolicyOut, TherapistOut
+from booking.scheduling.tables import (
+    BusyInterval,
+    ConsultationType,
+    DateOverride,
+    Therapist,
+    TherapistOffering,
+    TimeOff,
+    WeeklyHoursRule,
+)
+from booking.timezones import Clock, day_bounds, epoch, utc_now, zone
+
+ANY = "any"
+DEFAULT_WINDOW_DAYS = 14
+MAX_WINDOW_DAYS = 62
+
+# Every busy row is bounded in length, so an overlap query can bound starts_at on both ends
+# and an index on (therapist, starts_at) serves it whatever the length of the history.
+MAX_TIME_OFF_SPAN = timedelta(days=366)
+MAX_BUSY_SPAN = timedelta(days=7)
+# Margin around the window for bookings: a therapist-local date may begin up to a day before
+# the window's first instant or end a day after its last (the daily cap counts whole dates),
+# and a consultation with its buffer lasts less than a day.
+CAP_MARGIN = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    timezone: ZoneInfo
+    slots: list[Slot]
+
+
+def type_out(row: dict[str, Any]) -> ConsultationTypeOut:
+    def money(amount: int | None) -> Money | None:
+        return None if amount is None else Money(amount=amount, currency=row["currency"])
+
+    return ConsultationTypeOut(
+        slug=row["slug"],
+        name=row["name"],
+        description=row["description"],
+        duration_minutes=row["duration_minutes"],
+        modes=list(row["modes"]),
+        price=money(row["price_amount"]),
+        deposit=money(row["deposit_amount"]),
+        policy=PolicyOut(
+            buffer_after_minutes=row["buffer_after_minutes"],
+            slot_interval_minutes=row["slot_interval_minutes"],
+            min_notice_minutes=row["min_notice_minutes"],
+            horizon_days=row["horizon_days"],
+            daily_cap=row["daily_cap"],
+            refund_window_hours=row["refund_window_hours"],
+            reschedule_cutoff_hours=row["reschedule_cutoff_hours"],
+            payment_hold_minutes=row["payment_hold_minutes"],
+        ),
+    )
+
+
+def policy_of(row: dict[str, Any]) -> Policy:
+    return Policy(
+        duration_minutes=row["duration_minutes"],
+        slot_interval_minutes=row["slot_interval_minutes"],
+        buffer_after_minutes=row["buffer_after_minutes"],
+        min_notice_minutes=row["min_notice_minutes"],
+        horizon_days=row["horizon_days"],
+        daily_cap=row["daily_cap"],
+    )
+
+
+class DirectoryService:
+    """The practice's public directory: active therapists and consultation types."""
+
+    async def therapists(self) -> list[TherapistOut]:
+        rows = await (
+            Therapist.select()
+            .where(Therapist.active.eq(True))
+            .order_by(Therapist.position)
+            .order_by(Therapist.name)
+        )
+        offered = await self._offered_types([r["id"] for r in rows])
+        return [_therapist_out(r, offered[r["id"]]) for r in rows]
+
+    async def therapist(self, slug: str) -> TherapistOut:
+        row = await (
+            Therapist.select().where((Therapist.slug == slug) & Therapist.active.eq(True)).first()
+        )
+        if row is None:
+            raise NotFound(f"No therapist '{slug}' practises here.")
+        offered = await self._offered_types([row["id"]])
+        return _therapist_out(row, offered[row["id"]])
+
+    async def consultation_types(self) -> list[ConsultationTypeOut]:
+        rows = await (
+            ConsultationType.select()
+            .where(ConsultationType.active.eq(True))
+            .order_by(ConsultationType.position)
+            .order_by(ConsultationType.name)
+        )
+        return [type_out(r) for r in rows]
+
+    async def consultation_type(self, slug: str) -> ConsultationTypeOut:
+        return type_out(await _type_row(slug))
+
+    async def _offered_types(self, therapist_ids: list[int]) -> dict[int, list[str]]:
+        offered: dict[int, list[str]] = defaultdict(list)
+        if not therapist_ids:
+            return offered
+        rows = await (
+            TherapistOffering.select(
+                TherapistOffering.therapist,
+                TherapistOffering.consultation_type._.slug.as_alias("slug"),
+            )
+            .where(TherapistOffering.therapist.is_in(therapist_ids))
+            .where(TherapistOffering.consultation_type._.active.eq(True))
+            .order_by(TherapistOffering.consultation_type._.position)
+        )
+        for r in rows:
+            offered[r["therapist"]].append(r["slug"])
+        return offered
+
+
+class AvailabilityService:
+    """Open slots for a consultation type over a window of dates in a viewer's zone."""
+
+    def __init__(self, practice_timezone: str, clock: Clock = utc_now) -> None:
+        self.practice_timezone = practice_timezone
+        self.clock = clock
+
+    async def find(
+        self,
+        consultation_type: str,
+        therapist: str = ANY,
+        first: date | None = None,
+        last: date | None = None,
+        tz: ZoneInfo | None = None,
+        now: datetime | None = None,
+    ) -> Availability:
+        """Slots whose start falls on a date from `first` to `last` (inclusive) in `tz`.
+
+        `tz` defaults to the therapist's zone (for "any", the practice's); `first` to today
+        there and `last` to 13 days after `first`.
+        """
+        now = now or self.clock()
+        type_row = await _type_row(consultation_type)
+        therapists = await self._therapists_offering(type_row, therapist)
+        if tz is not None:
+            viewer_zone = tz
+        elif therapist == ANY:
+            viewer_zone = zone(self.practice_timezone)
+        else:
+            viewer_zone = zone(therapists[0]["timezone"])
+        first = first or now.astimezone(viewer_zone).date()
+        last = last or first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+        if last < first:
+            raise ValidationFailed.on("end", "The end date is before the start date.")
+        if (last - first).days > MAX_WINDOW_DAYS:
+            raise ValidationFailed.on(
+                "end", f"The window may span at most {MAX_WINDOW_DAYS} days after its start."
+            )
+        window_start, window_end = day_bounds(first, last, viewer_zone)
+        bookable = [t for t in therapists if t["accepting_new_couples"]]
+        calendars = await load_calendars(type_row, bookable, window_start, window_end, now)
+        policy = policy_of(type_row)
+        per_therapist = [
+            compute_slots(c, policy, window_start, window_end, epoch(now)) for c in calendars
+        ]
+        return Availability(viewer_zone, merge_slots(per_therapist))
+
+    async def _therapists_offering(
+        self, type_row: dict[str, Any], therapist: str
+    ) -> list[dict[str, Any]]:
+        query = (
+            TherapistOffering.select(*TherapistOffering.therapist.all_columns(exclude=["bio"]))
+            .where(TherapistOffering.consultation_type == type_row["id"])
+            .where(TherapistOffering.therapist._.active.eq(True))
+            .output(nested=False)
+        )
+        if therapist != ANY:
+            query = query.where(TherapistOffering.therapist._.slug == therapist)
+        rows = [{k.removeprefix("therapist."): v for k, v in r.items()} for r in await query]
+        if therapist != ANY and not rows:
+            exists = await Therapist.exists().where(
+                (Therapist.slug == therapist) & Therapist.active.eq(True)
+            )
+            if not exists:
+                raise NotFound(f"No therapist '{therapist}' practises here.")
+            raise ValidationFailed.on(
+                "therapist", f"'{therapist}' does not offer '{type_row['slug']}' consultations."
+            )
+        return sorted(rows, key=lambda r: r["slug"])
+
+
+async def _type_row(slug: str) -> dict[str, Any]:
+    row = await (
+        ConsultationType.select()
+        .where((ConsultationType.slug == slug) & ConsultationType.active.eq(True))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No consultation type '{slug}' is offered.")
+    return row
+
+
+def _therapist_out(row: dict[str, Any], offered: list[str]) -> TherapistOut:
+    return TherapistOut(
+        slug=row["slug"],
+        name=row["name"],
+        credentials=row["credentials"],
+        bio=row["bio"],
+        timezone=row["timezone"],
+        languages=list(row["languages"]),
+        modes=list(row["modes"]),
+        consultation_types=offered,
+        accepting_new_couples=row["accepting_new_couples"],
+    )
+
+
+async def load_calendars(
+    type_row: dict[str, Any],
+    therapists: Sequence[dict[str, Any]],
+    window_start: int,
+    window_end: int,
+    now: datetime,
+) -> list[TherapistCalendar]:
+    """Each therapist's hours and busy time overlapping the window, in one transaction.
+
+    Every query is bounded on both ends of an indexed column, so its cost follows the window,
+    not the length of the history.
+    """
+    if not therapists:
+        return []
+    ids = [t["id"] for t in therapists]
+    lo = datetime.fromtimestamp(window_start, UTC)
+    hi = datetime.fromtimestamp(window_end, UTC)
+    zones = {t["id"]: zone(t["timezone"]) for t in therapists}
+    # Local dates that can hold a slot of this window, in any of the therapists' zones.
+    first_day = lo.date() - timedelta(days=1)
+    last_day = hi.date() + timedelta(days=1)
+
+    async with Therapist._meta.db.transaction():
+        weekly = await WeeklyHoursRule.select().where(WeeklyHoursRule.therapist.is_in(ids))
+        overrides = await DateOverride.select().where(
+            DateOverride.therapist.is_in(ids)
+            & (DateOverride.day >= first_day)
+            & (DateOverride.day <= last_day)
+        )
+        time_off = await TimeOff.select(
+            TimeOff.therapist, TimeOff.starts_at, TimeOff.ends_at
+        ).where(
+            TimeOff.therapist.is_in(ids)
+            & (TimeOff.starts_at >= lo - MAX_TIME_OFF_SPAN)
+            & (TimeOff.starts_at < hi)
+            & (TimeOff.ends_at > lo)
+        )
+        busy = await BusyInterval.select(
+            BusyInterval.therapist, BusyInterval.starts_at, BusyInterval.ends_at
+        ).where(
+            BusyInterval.therapist.is_in(ids)
+            & (BusyInterval.starts_at >= lo - MAX_BUSY_SPAN)
+            & (BusyInterval.starts_at < hi)
+            & (BusyInterval.ends_at > lo)
+        )
+        bookings = await Booking.select(
+            Booking.therapist,
+            Booking.consultation_type,
+            Booking.status,
+            Booking.starts_at,
+            Booking.blocked_until,
+            Booking.hold_expires_at,
+        ).where(
+            Booking.therapist.is_in(ids)
+            & (Booking.starts_at >= lo - CAP_MARGIN)
+            & (Booking.starts_at < hi + CAP_MARGIN)
+            & Booking.status.is_in(list(LIVE_STATUSES))
+        )
+
+    blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for row in (*time_off, *busy):
+        blocked[row["therapist"]].append((epoch(row["starts_at"]), epoch(row["ends_at"])))
+    booked_starts: dict[int, list[int]] = defaultdict(list)
+    for row in bookings:
+        expired = row["status"] == "pending_payment" and (
+            row["hold_expires_at"] is None or row["hold_expires_at"] <= now
+        )
+        if expired:
+            continue
+        start = epoch(row["starts_at"])
+        blocked[row["therapist"]].append((start, epoch(row["blocked_until"])))
+        if row["consultation_type"] == type_row["id"]:
+            booked_starts[row["therapist"]].append(start)
+    rules: dict[int, list[WeeklyHours]] = defaultdict(list)
+    for row in weekly:
+        rules[row["therapist"]].append(
+            WeeklyHours(
+                row["weekday"],
+                row["start_time"],
+                row["end_time"],
+                row["valid_from"],
+                row["valid_until"],
+            )
+        )
+    days: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(dict)
+    for row in overrides:
+        ranges = days[row["therapist"]].setdefault(row["day"], [])
+        if not row["closed"] and row["start_time"] is not None and row["end_time"] is not None:
+            ranges.append((row["start_time"], row["end_time"]))
+    # A closed row wins over any ranges given for the same day.
+    for row in overrides:
+        if row["closed"]:
+            days[row["therapist"]][row["day"]] = []
+
+    return [
+        TherapistCalendar(
+            therapist=t["slug"],
+            timezone=zones[t["id"]],
+            weekly=rules[t["id"]],
+            overrides=days[t["id"]],
+            busy=blocked[t["id"]],
+            booked_starts=booked_starts[t["id"]],
+        )
+        for t in therapists
+    ]

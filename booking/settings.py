@@ -1,0 +1,130 @@
+"""Settings read once from the environment, validated at start with clear messages."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """The environment holds a value the service cannot start with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str | None
+    public_base_url: str
+    practice_name: str
+    practice_timezone: str
+    secret_key: str
+    log_level: str
+    demo_data: bool
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "booking.sqlite3"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `environ` (the process environment by default).
+
+        Raises SettingsError naming every variable that is malformed or missing.
+        """
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        mode = env.get("BOOKING_ENV", "development").strip().lower()
+        if mode not in ENVIRONMENTS:
+            problems.append(f"BOOKING_ENV must be one of {', '.join(ENVIRONMENTS)}, not {mode!r}")
+
+        data_dir = Path(env.get("BOOKING_DATA_DIR", "var")).expanduser().resolve()
+
+        database_url = env.get("DATABASE_URL") or None
+        if database_url is not None:
+            scheme = urlsplit(database_url).scheme
+            if scheme not in ("postgres", "postgresql"):
+                problems.append(
+                    "DATABASE_URL must be a postgresql:// URL (leave it unset for the SQLite "
+                    f"file in the data directory), not a {scheme or 'schemeless'} URL"
+                )
+
+        port = env.get("PORT", "8000")
+        base_url = env.get("PUBLIC_BASE_URL") or f"http://localhost:{port}"
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"PUBLIC_BASE_URL must be an absolute http(s) URL, not {base_url!r}")
+        elif mode == "production" and parts.scheme != "https":
+            problems.append("PUBLIC_BASE_URL must use https in production")
+
+        practice_tz = env.get("PRACTICE_TIMEZONE", "America/Toronto")
+        try:
+            ZoneInfo(practice_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"PRACTICE_TIMEZONE must be an IANA time zone name, not {practice_tz!r}"
+            )
+
+        secret_key = env.get("BOOKING_SECRET_KEY", "")
+        if secret_key and len(secret_key) < 32:
+            problems.append("BOOKING_SECRET_KEY must be at least 32 characters long")
+        if not secret_key and mode == "production":
+            problems.append("BOOKING_SECRET_KEY is required in production")
+
+        log_level = env.get("LOG_LEVEL", "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+
+        demo = env.get("BOOKING_DEMO_DATA", "1" if mode == "development" else "0")
+        if demo not in ("0", "1"):
+            problems.append(f"BOOKING_DEMO_DATA must be 0 or 1, not {demo!r}")
+
+        if problems:
+            raise SettingsError("Invalid configuration:\n  - " + "\n  - ".join(problems))
+
+        return cls(
+            env=mode,
+            data_dir=data_dir,
+            database_url=database_url,
+            public_base_url=base_url.rstrip("/"),
+            practice_name=env.get("PRACTICE_NAME", "Harbour Couples Counselling"),
+            practice_timezone=practice_tz,
+            secret_key=secret_key or _development_secret(data_dir),
+            log_level=log_level,
+            demo_data=demo == "1",
+        )
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A secret generated once into the data directory, for development and tests only."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.from_env()

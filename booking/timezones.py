@@ -1,0 +1,120 @@
+"""The one place that turns wall-clock times into instants and back.
+
+Instants are stored and compared in UTC (integer seconds since the epoch inside the
+availability engine); local wall times exist only with an IANA zone beside them. Policy for
+wall times that a zone skips or repeats: a time that does not exist (spring forward) is
+skipped, an ambiguous one (fall back) takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from booking.errors import ValidationFailed
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a ValueError for anything that is not one."""
+    if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
+        raise ValueError(f"unknown time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def parse_zone(name: str, field: str = "tz") -> ZoneInfo:
+    """The zone named by a client, or a 422 naming the field."""
+    try:
+        return zone(name)
+    except ValueError:
+        raise ValidationFailed.on(
+            field, f"'{name}' is not a known IANA time zone name (for example America/Toronto)"
+        ) from None
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name worth offering in a picker, sorted."""
+    return tuple(
+        sorted(
+            n for n in available_timezones() if "/" in n and not n.startswith(("Etc/", "SystemV/"))
+        )
+    )
+
+
+def epoch(dt: datetime) -> int:
+    """Whole seconds since the epoch of an aware datetime."""
+    return int(dt.timestamp())
+
+
+def from_epoch(seconds: int, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(seconds, tz)
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current instant in UTC, to the second (the service's default Clock)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def rfc3339(dt: datetime) -> str:
+    """RFC 3339 with an explicit offset (never 'Z'-less naive text)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime")
+    return dt.isoformat(timespec="seconds")
+
+
+def exists(wall: datetime, tz: ZoneInfo) -> bool:
+    """Whether a naive wall time occurs in `tz` (false inside a spring-forward gap)."""
+    aware = wall.replace(tzinfo=tz)
+    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+
+
+def wall_to_epoch(wall: datetime, tz: ZoneInfo) -> int | None:
+    """The instant of a wall time: first occurrence when ambiguous, None when skipped."""
+    if not exists(wall, tz):
+        return None
+    return int(wall.replace(tzinfo=tz, fold=0).timestamp())
+
+
+def edge_to_epoch(wall: datetime, tz: ZoneInfo) -> int:
+    """The instant at which the clock in `tz` reaches the naive wall time `wall`.
+
+    Used for the edges of working hours: an edge inside a spring-forward gap is the instant of
+    the jump itself, the moment the clock passes that reading.
+    """
+    seconds = wall_to_epoch(wall, tz)
+    if seconds is not None:
+        return seconds
+    # Inside a gap: the offset before the jump places the reading after the jump, the offset
+    # after it places it before. The jump lies between; find the second where the offset changes.
+    low = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    high = int(wall.replace(tzinfo=tz, fold=0).timestamp())
+    before = datetime.fromtimestamp(low, tz).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def day_bounds(first: date, last: date, tz: ZoneInfo) -> tuple[int, int]:
+    """[start of `first`, start of the day after `last`) in `tz`, as epoch seconds."""
+    after = last + timedelta(days=1)
+    return (
+        edge_to_epoch(datetime.combine(first, time(0)), tz),
+        edge_to_epoch(datetime.combine(after, time(0)), tz),
+    )
+
+
+def local_date(seconds: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(seconds, tz).date()

@@ -1,0 +1,17 @@
+"""Test configuration: the environment is set before the service is imported.
+
+Database suites run on SQLite always and on PostgreSQL when TEST_DATABASE_URL names a server
+(CI sets it). Each test gets an empty, fully migrated database built by the real migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_DATA_DIR = tempfile.mkdtemp(prefix="booking-tests-")
+os.environ["BOOKING_ENV"] = "test"
+os.environ["BOOKING_DATA_DIR"] = _DATA_DIR
+os.environ.pop("DATABASE_URL", None)
+
+pytest_plugins = ["tests.fixtures.databases"]

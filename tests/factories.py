@@ -1,0 +1,122 @@
+"""Small factories: each makes one row with sensible defaults and returns its id."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from booking.bookings.tables import Booking
+from booking.scheduling.tables import (
+    BusyInterval,
+    ConsultationType,
+    DateOverride,
+    Therapist,
+    TherapistOffering,
+    TimeOff,
+    WeeklyHoursRule,
+)
+
+_counter = itertools.count(1)
+
+
+async def make_type(slug: str = "consult", **fields: Any) -> int:
+    values: dict[str, Any] = {
+        "slug": slug,
+        "name": slug.replace("-", " ").title(),
+        "duration_minutes": 50,
+        "slot_interval_minutes": 30,
+        "buffer_after_minutes": 10,
+        "min_notice_minutes": 0,
+        "horizon_days": 60,
+        "modes": ["video"],
+    }
+    values.update(fields)
+    (row,) = await ConsultationType.insert(ConsultationType(**values)).returning(
+        ConsultationType.id
+    )
+    return int(row["id"])
+
+
+async def make_therapist(
+    slug: str = "therapist",
+    timezone: str = "America/Toronto",
+    types: tuple[int, ...] = (),
+    hours: tuple[tuple[int, str, str], ...] = (),
+    **fields: Any,
+) -> int:
+    """A therapist offering `types`, working `hours` = ((weekday, "09:00", "17:00"), ...)."""
+    values: dict[str, Any] = {
+        "slug": slug,
+        "name": slug.replace("-", " ").title(),
+        "timezone": timezone,
+        "languages": ["English"],
+        "modes": ["video"],
+        "position": next(_counter),
+    }
+    values.update(fields)
+    (row,) = await Therapist.insert(Therapist(**values)).returning(Therapist.id)
+    therapist_id = int(row["id"])
+    for type_id in types:
+        await TherapistOffering.insert(
+            TherapistOffering(therapist=therapist_id, consultation_type=type_id)
+        )
+    for weekday, start, end in hours:
+        await WeeklyHoursRule.insert(
+            WeeklyHoursRule(
+                therapist=therapist_id,
+                weekday=weekday,
+                start_time=time.fromisoformat(start),
+                end_time=time.fromisoformat(end),
+            )
+        )
+    return therapist_id
+
+
+async def add_override(therapist_id: int, day: date, hours: tuple[str, str] | None = None) -> None:
+    """Closes `day`, or sets its hours to `hours`."""
+    if hours is None:
+        await DateOverride.insert(DateOverride(therapist=therapist_id, day=day, closed=True))
+        return
+    await DateOverride.insert(
+        DateOverride(
+            therapist=therapist_id,
+            day=day,
+            start_time=time.fromisoformat(hours[0]),
+            end_time=time.fromisoformat(hours[1]),
+        )
+    )
+
+
+async def add_time_off(therapist_id: int, starts_at: datetime, ends_at: datetime) -> None:
+    await TimeOff.insert(TimeOff(therapist=therapist_id, starts_at=starts_at, ends_at=ends_at))
+
+
+async def add_busy(therapist_id: int, starts_at: datetime, ends_at: datetime) -> None:
+    await BusyInterval.insert(
+        BusyInterval(therapist=therapist_id, starts_at=starts_at, ends_at=ends_at)
+    )
+
+
+async def add_booking(
+    therapist_id: int,
+    type_id: int,
+    starts_at: datetime,
+    minutes: int = 50,
+    buffer_minutes: int = 10,
+    status: str = "confirmed",
+    hold_expires_at: datetime | None = None,
+) -> None:
+    ends_at = starts_at + timedelta(minutes=minutes)
+    await Booking.insert(
+        Booking(
+            reference=f"T{next(_counter):06d}",
+            therapist=therapist_id,
+            consultation_type=type_id,
+            status=status,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_until=ends_at + timedelta(minutes=buffer_minutes),
+            hold_expires_at=hold_expires_at,
+        )
+    )
