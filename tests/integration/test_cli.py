@@ -1,0 +1,66 @@
+"""The `booking` command as an operator runs it, in a separate process."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BOOKING = [sys.executable, "-m", "booking"]
+
+
+def run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_ENV": "development"}
+    environment.pop("DATABASE_URL", None)
+    environment.update(env)
+    return subprocess.run(
+        [*BOOKING, *args], env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_migrate_then_demo_twice_seeds_the_practice_once(tmp_path: Path) -> None:
+    assert run(tmp_path, "migrate").returncode == 0
+    first = run(tmp_path, "demo")
+    second = run(tmp_path, "demo")
+
+    assert first.returncode == 0, first.stderr
+    assert "therapist amara-okafor" in first.stdout
+    assert second.stdout.strip() == "Demo data already present."
+    with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
+        zones = [z for (z,) in db.execute("SELECT timezone FROM therapists")]
+        types = [t for (t,) in db.execute("SELECT slug FROM consultation_types ORDER BY slug")]
+    assert len(zones) == 3
+    assert set(zones) == {"America/Toronto", "America/Vancouver"}
+    assert types == ["couples-consultation", "intro-call"]
+
+
+def test_demo_refuses_a_production_database(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "demo",
+        BOOKING_ENV="production",
+        BOOKING_SECRET_KEY="x" * 40,
+        PUBLIC_BASE_URL="https://book.example.org",
+    )
+    assert result.returncode != 0
+    assert "not added to a production database" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PRACTICE_TIMEZONE": "Mars/Base"}, "PRACTICE_TIMEZONE must be an IANA time zone"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be a postgresql:// URL"),
+        ({"BOOKING_ENV": "production"}, "BOOKING_SECRET_KEY is required in production"),
+    ],
+)
+def test_bad_configuration_stops_with_a_message_naming_it(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run(tmp_path, "check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr

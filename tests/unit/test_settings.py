@@ -1,0 +1,64 @@
+"""Settings are read from the environment and refused with a clear message when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from booking.settings import Settings, SettingsError
+
+
+def test_no_environment_means_development_on_sqlite_in_var(tmp_path: Path) -> None:
+    settings = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)})
+    assert settings.env == "development"
+    assert settings.database_url is None
+    assert settings.sqlite_path == tmp_path / "booking.sqlite3"
+    assert settings.public_base_url == "http://localhost:8000"
+    assert settings.practice_timezone == "America/Toronto"
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).secret_key
+    second = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(
+            {
+                "BOOKING_DATA_DIR": str(tmp_path),
+                "BOOKING_ENV": "production",
+                "PUBLIC_BASE_URL": "http://book.example.org",
+                "LOG_LEVEL": "LOUD",
+            }
+        )
+    message = str(raised.value)
+    assert "BOOKING_SECRET_KEY is required in production" in message
+    assert "PUBLIC_BASE_URL must use https in production" in message
+    assert "LOG_LEVEL must be" in message
+
+
+def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "BOOKING_DATA_DIR": str(tmp_path),
+            "BOOKING_ENV": "production",
+            "PUBLIC_BASE_URL": "https://book.example.org/",
+            "BOOKING_SECRET_KEY": "k" * 40,
+            "DATABASE_URL": "postgresql://booking@db/booking",
+        }
+    )
+    assert settings.is_production
+    assert settings.public_base_url == "https://book.example.org"
+    assert settings.uses_postgres
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31])
+def test_a_short_secret_key_is_refused(tmp_path: Path, secret: str) -> None:
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "BOOKING_SECRET_KEY": secret})
