@@ -1,0 +1,48 @@
+"""Intake API: the current questionnaire, and a partner's own private part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from booking.bookings.controllers import PRIVATE_HEADERS, client_address
+from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
+from booking.intake.questionnaire import load_questionnaire
+from booking.intake.services import PartnerIntakeService
+
+
+class IntakeController(Controller):
+    path = "/api/v1/intake"
+    tags = ["intake"]
+
+    @get("/questionnaire", summary="The current intake questionnaire")
+    async def questionnaire(self) -> dict[str, object]:
+        return load_questionnaire().to_public()
+
+    @get(
+        "/{partner_token:str}",
+        summary="A partner's private intake",
+        response_headers=PRIVATE_HEADERS,
+    )
+    async def view(
+        self, partner_token: FromPath[str], intake: NamedDependency[PartnerIntakeService]
+    ) -> PartnerIntakeView:
+        return await intake.view(partner_token)
+
+    @post(
+        "/{partner_token:str}",
+        summary="Submit (or replace) a partner's private intake",
+        status_code=200,
+        response_headers=PRIVATE_HEADERS,
+    )
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        partner_token: FromPath[str],
+        data: JSONBody[PartnerIntakeIn],
+        intake: NamedDependency[PartnerIntakeService],
+    ) -> PartnerIntakeDone:
+        return await intake.submit(partner_token, data, client_address(request))
