@@ -17,9 +17,14 @@ from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
 from booking import templating
+from booking.bookings.controllers import BookingController
+from booking.bookings.services import BookingService
 from booking.db import close_pool, make_engine, open_pool, use_engine
 from booking.health import HealthController
-from booking.http_errors import EXCEPTION_HANDLERS
+from booking.http_errors import EXCEPTION_HANDLERS, write_rate_limit
+from booking.intake.consents import load_support
+from booking.intake.controllers import IntakeController
+from booking.intake.services import PartnerIntakeService
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -54,12 +59,18 @@ def create_app(
 
     availability = AvailabilityService(settings.practice_timezone, clock)
     directory = DirectoryService()
+    keyring = settings.keyring()
+    support = load_support(settings.support_file)
+    bookings = BookingService(settings, keyring, clock, availability, support)
+    intake = PartnerIntakeService(keyring, clock, support)
 
     return Litestar(
         route_handlers=[
             DirectoryController,
             AvailabilityController,
             HealthController,
+            BookingController,
+            IntakeController,
             PublicPages,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
@@ -67,7 +78,10 @@ def create_app(
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
+            "bookings": Provide(lambda: bookings, use_cache=True, sync_to_thread=False),
+            "intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
         },
+        middleware=[write_rate_limit(settings).middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database],
         state=_state(settings, engine),

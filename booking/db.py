@@ -65,7 +65,7 @@ async def migrate(engine: Engine[Any]) -> None:
 async def pending_migrations(engine: Engine[Any]) -> int:
     """How many migrations the database has not applied (raises when it is unreachable)."""
     use_engine(engine)
-    known = _migration_ids()
+    known = migration_ids()
     if not await Migration.table_exists().run():
         return len(known)
     ran = await (
@@ -78,7 +78,7 @@ async def pending_migrations(engine: Engine[Any]) -> int:
 
 
 @cache
-def _migration_ids() -> frozenset[str]:
+def migration_ids() -> frozenset[str]:
     from booking.piccolo_app import APP_CONFIG
 
     manager = BaseMigrationManager()

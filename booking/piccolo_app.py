@@ -6,7 +6,8 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from booking.bookings.tables import Booking
+from booking.audit.tables import AuditEvent
+from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -26,6 +27,9 @@ TABLES = [
     TimeOff,
     BusyInterval,
     Booking,
+    Partner,
+    IdempotencyKey,
+    AuditEvent,
 ]
 
 APP_CONFIG = AppConfig(

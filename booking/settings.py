@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from booking.intake.crypto import Keyring, development_keyring
+
 ENVIRONMENTS = ("development", "test", "production")
 
 
@@ -29,6 +31,9 @@ class Settings:
     secret_key: str
     log_level: str
     demo_data: bool
+    data_key: str | None
+    rate_limit_per_minute: int
+    support_file: str | None
 
     @property
     def is_production(self) -> bool:
@@ -41,6 +46,12 @@ class Settings:
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    def keyring(self) -> Keyring:
+        """The intake encryption keys: BOOKING_DATA_KEY, else a generated development key."""
+        if self.data_key:
+            return Keyring.parse(self.data_key)
+        return development_keyring(self.data_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +107,23 @@ class Settings:
         if demo not in ("0", "1"):
             problems.append(f"BOOKING_DEMO_DATA must be 0 or 1, not {demo!r}")
 
+        data_key = env.get("BOOKING_DATA_KEY") or None
+        if data_key is not None:
+            try:
+                Keyring.parse(data_key)
+            except ValueError as exc:
+                problems.append(f"BOOKING_DATA_KEY: {exc}")
+        elif mode == "production":
+            problems.append("BOOKING_DATA_KEY is required in production (id:base64key,...)")
+
+        rate = env.get("RATE_LIMIT_PER_MINUTE", "20")
+        if not rate.isdigit() or int(rate) < 1:
+            problems.append(f"RATE_LIMIT_PER_MINUTE must be a positive whole number, not {rate!r}")
+
+        support_file = env.get("SUPPORT_RESOURCES_FILE") or None
+        if support_file is not None and not Path(support_file).is_file():
+            problems.append(f"SUPPORT_RESOURCES_FILE names no file: {support_file}")
+
         if problems:
             raise SettingsError("Invalid configuration:\n  - " + "\n  - ".join(problems))
 
@@ -109,6 +137,9 @@ class Settings:
             secret_key=secret_key or _development_secret(data_dir),
             log_level=log_level,
             demo_data=demo == "1",
+            data_key=data_key,
+            rate_limit_per_minute=int(rate) if rate.isdigit() else 20,
+            support_file=support_file,
         )
 
 

@@ -12,6 +12,8 @@ import tempfile
 _DATA_DIR = tempfile.mkdtemp(prefix="booking-tests-")
 os.environ["BOOKING_ENV"] = "test"
 os.environ["BOOKING_DATA_DIR"] = _DATA_DIR
+# Tests send many writes from one address; the rate limit has its own test.
+os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
 os.environ.pop("DATABASE_URL", None)
 
 pytest_plugins = ["tests.fixtures.databases"]

@@ -120,3 +120,53 @@ async def add_booking(
             hold_expires_at=hold_expires_at,
         )
     )
+
+
+DISTINCTIVE = "Marmalade-Lighthouse-7731"
+
+
+def couple_answers(**overrides: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "time_together": "4_to_10_years",
+        "living_together": "yes",
+        "hoped_for_help": "We keep having the same argument about chores.",
+        "preferred_format": "video",
+    }
+    answers.update(overrides)
+    return answers
+
+
+def partner_answers(**overrides: Any) -> dict[str, Any]:
+    """A partner's private part; safe answers unless overridden."""
+    answers: dict[str, Any] = {
+        "trust_in_care": 6,
+        "communication_satisfaction": 4,
+        "turning_toward": "sometimes",
+        "habits_to_strengthen": ["listening_fully", "being_present"],
+        "safe_at_home": "yes",
+        "harmed_past_year": "no",
+    }
+    answers.update(overrides)
+    return answers
+
+
+ALL_CONSENTS = {"purpose": True, "privacy": True, "policy": True, "email": True}
+
+
+def booking_request(
+    start: str, therapist: str = "ana", kind: str = "consult", **overrides: Any
+) -> dict[str, Any]:
+    """A valid POST /api/v1/bookings body for `start`."""
+    body: dict[str, Any] = {
+        "consultation_type": kind,
+        "therapist": therapist,
+        "start": start,
+        "partners": [
+            {"name": "Robin Park", "email": "robin@example.org"},
+            {"name": "Sam Park", "email": "sam@example.org", "pronouns": "they/them"},
+        ],
+        "intake": {"couple": couple_answers(), "booker": partner_answers()},
+        "consents": dict(ALL_CONSENTS),
+    }
+    body.update(overrides)
+    return body

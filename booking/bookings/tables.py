@@ -1,8 +1,17 @@
-"""Bookings: the consultations couples have booked or are holding."""
+"""Bookings: the consultations couples have booked or are holding, and their partners."""
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -10,6 +19,7 @@ from booking.scheduling.tables import ConsultationType, Therapist
 
 # Statuses that hold their time: a live booking blocks [starts_at, blocked_until).
 LIVE_STATUSES = ("pending_payment", "confirmed")
+STATUSES = ("pending_payment", "confirmed", "cancelled", "expired", "completed", "no_show")
 
 
 class Booking(Table, tablename="bookings"):
@@ -25,4 +35,52 @@ class Booking(Table, tablename="bookings"):
     # The end of the time this booking keeps the therapist busy: its end plus its buffer.
     blocked_until = Timestamptz()
     hold_expires_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    # sha256 of the manage token; the token itself is derived, never stored. Unique through
+    # an index of its own (SQLite cannot add a UNIQUE column to an existing table).
+    manage_token_hash = Varchar(length=64, null=True, default=None)
+    manage_generation = Integer(default=0)
+    # The calendar SEQUENCE: 0 at booking, +1 at every reschedule and at cancellation.
+    sequence = Integer(default=0)
+    questionnaire_version = Varchar(length=40, default="")
+    # The couple part of the intake, encrypted (booking.intake.crypto token).
+    couple_answers = Text(null=True, default=None)
+    # Derived on the server from the partners' private safety answers; never shown to them.
+    safety_flag = Boolean(default=False)
+    viewer_timezone = Varchar(length=64, default="")
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancel_reason = Varchar(length=500, default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Partner(Table, tablename="booking_partners"):
+    """One of the two partners of a booking; position 1 is the one who booked."""
+
+    booking = ForeignKey(references=Booking, null=False, on_delete=OnDelete.cascade)
+    position = Integer()
+    name = Varchar(length=120)
+    email = Varchar(length=254)
+    phone = Varchar(length=40, default="")
+    pronouns = Varchar(length=40, default="")
+    intake_token_hash = Varchar(length=64, null=True, default=None, unique=True)
+    intake_generation = Integer(default=0)
+    # The partner's private answers, encrypted; null until they answer.
+    answers = Text(null=True, default=None)
+    questionnaire_version = Varchar(length=40, default="")
+    intake_completed_at = Timestamptz(null=True, default=None)
+    safety_flag = Boolean(default=False)
+    # {"purpose": "purpose-2026-1", ...}: the version of each text agreed to, and when.
+    consents = JSON(default={})
+    consented_at = Timestamptz(null=True, default=None)
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    """A client's Idempotency-Key for a booking request, kept for 24 hours."""
+
+    key = Varchar(length=200, unique=True)
+    request_hash = Varchar(length=64)
+    booking = ForeignKey(references=Booking, null=True, on_delete=OnDelete.cascade)
+    # The first answer's status and body, without its manage link (re-derived on replay).
+    response_status = Integer(default=0)
+    response_body = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())

@@ -119,7 +119,7 @@ class DirectoryService:
         return [type_out(r) for r in rows]
 
     async def consultation_type(self, slug: str) -> ConsultationTypeOut:
-        return type_out(await _type_row(slug))
+        return type_out(await load_type_row(slug))
 
     async def _offered_types(self, therapist_ids: list[int]) -> dict[int, list[str]]:
         offered: dict[int, list[str]] = defaultdict(list)
@@ -161,8 +161,8 @@ class AvailabilityService:
         there and `last` to 13 days after `first`.
         """
         now = now or self.clock()
-        type_row = await _type_row(consultation_type)
-        therapists = await self._therapists_offering(type_row, therapist)
+        type_row = await load_type_row(consultation_type)
+        therapists = await self.therapists_offering(type_row, therapist)
         if tz is not None:
             viewer_zone = tz
         elif therapist == ANY:
@@ -186,9 +186,32 @@ class AvailabilityService:
         ]
         return Availability(viewer_zone, merge_slots(per_therapist))
 
-    async def _therapists_offering(
+    async def offers(
+        self,
+        type_row: dict[str, Any],
+        therapist_row: dict[str, Any],
+        start: datetime,
+        now: datetime,
+        exclude_booking: int | None = None,
+    ) -> bool:
+        """Whether the engine offers exactly `start` with this therapist at `now`.
+
+        `exclude_booking` leaves that booking's own time out of the busy time (rescheduling).
+        """
+        tz = zone(therapist_row["timezone"])
+        day = start.astimezone(tz).date()
+        window_start, window_end = day_bounds(day, day, tz)
+        (calendar,) = await load_calendars(
+            type_row, [therapist_row], window_start, window_end, now, exclude_booking
+        )
+        slots = compute_slots(calendar, policy_of(type_row), window_start, window_end, epoch(now))
+        wanted = epoch(start)
+        return any(slot.start == wanted for slot in slots)
+
+    async def therapists_offering(
         self, type_row: dict[str, Any], therapist: str
     ) -> list[dict[str, Any]]:
+        """Active therapists offering the type (one, or all for "any"), sorted by slug."""
         query = (
             TherapistOffering.select(*TherapistOffering.therapist.all_columns(exclude=["bio"]))
             .where(TherapistOffering.consultation_type == type_row["id"])
@@ -210,7 +233,8 @@ class AvailabilityService:
         return sorted(rows, key=lambda r: r["slug"])
 
 
-async def _type_row(slug: str) -> dict[str, Any]:
+async def load_type_row(slug: str) -> dict[str, Any]:
+    """The active consultation type `slug`, or 404."""
     row = await (
         ConsultationType.select()
         .where((ConsultationType.slug == slug) & ConsultationType.active.eq(True))
@@ -241,6 +265,7 @@ async def load_calendars(
     window_start: int,
     window_end: int,
     now: datetime,
+    exclude_booking: int | None = None,
 ) -> list[TherapistCalendar]:
     """Each therapist's hours and busy time overlapping the window, in one transaction.
 
@@ -281,6 +306,7 @@ async def load_calendars(
             & (BusyInterval.ends_at > lo)
         )
         bookings = await Booking.select(
+            Booking._meta.primary_key,
             Booking.therapist,
             Booking.consultation_type,
             Booking.status,
@@ -299,6 +325,8 @@ async def load_calendars(
         blocked[row["therapist"]].append((epoch(row["starts_at"]), epoch(row["ends_at"])))
     booked_starts: dict[int, list[int]] = defaultdict(list)
     for row in bookings:
+        if row["id"] == exclude_booking:
+            continue
         expired = row["status"] == "pending_payment" and (
             row["hold_expires_at"] is None or row["hold_expires_at"] <= now
         )

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from piccolo.engine.sqlite import SQLiteEngine
 
 from booking.app import create_app
-from booking.db import migrate, pending_migrations
+from booking.db import migrate, migration_ids, pending_migrations
 from booking.settings import Settings
 from tests.fixtures.databases import Database
 
@@ -23,7 +23,9 @@ async def test_live_and_ready_when_migrated(client: AsyncClient) -> None:
 
 async def test_not_ready_while_migrations_are_pending(tmp_path: Path) -> None:
     engine = SQLiteEngine(path=str(tmp_path / "empty.sqlite3"))
-    assert await pending_migrations(engine) == 2
+    every = len(migration_ids())
+    assert every >= 2
+    assert await pending_migrations(engine) == every
     app = create_app(Settings.from_env(), engine)
     async with (
         app.lifespan(),
@@ -31,7 +33,7 @@ async def test_not_ready_while_migrations_are_pending(tmp_path: Path) -> None:
     ):
         response = await raw.get("/health/ready")
         assert response.status_code == 503
-        assert response.json()["migrations"] == "2 pending"
+        assert response.json()["migrations"] == f"{every} pending"
         await migrate(engine)
         assert (await raw.get("/health/ready")).status_code == 200
 

@@ -40,6 +40,14 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
     assert "BOOKING_SECRET_KEY is required in production" in message
     assert "PUBLIC_BASE_URL must use https in production" in message
     assert "LOG_LEVEL must be" in message
+    assert "BOOKING_DATA_KEY is required in production" in message
+
+
+def test_a_malformed_data_key_is_named_without_echoing_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "BOOKING_DATA_KEY": "k1:c2VjcmV0"})
+    assert "BOOKING_DATA_KEY" in str(raised.value)
+    assert "c2VjcmV0" not in str(raised.value)
 
 
 def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
@@ -50,6 +58,7 @@ def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
             "PUBLIC_BASE_URL": "https://book.example.org/",
             "BOOKING_SECRET_KEY": "k" * 40,
             "DATABASE_URL": "postgresql://booking@db/booking",
+            "BOOKING_DATA_KEY": "k2:" + "A" * 43 + "=",
         }
     )
     assert settings.is_production

@@ -1,0 +1,91 @@
+"""Bookings API: create, read by manage link, cancel, reschedule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from booking.bookings.schemas import (
+    BookingCreated,
+    BookingIn,
+    BookingView,
+    CancelIn,
+    Cancelled,
+    RescheduleIn,
+)
+from booking.bookings.services import BookingService
+from booking.errors import ValidationFailed
+
+# Pages and answers reached through private links: never cached, indexed or leaked onwards.
+PRIVATE_HEADERS = [
+    ResponseHeader(name="Cache-Control", value="no-store"),
+    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+    ResponseHeader(name="X-Robots-Tag", value="noindex, nofollow"),
+]
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+def checked_idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 200 or not value.isprintable():
+        raise ValidationFailed.on(
+            "Idempotency-Key", "An Idempotency-Key is 1 to 200 printable characters."
+        )
+    return value
+
+
+class BookingController(Controller):
+    path = "/api/v1/bookings"
+    tags = ["bookings"]
+    response_headers = PRIVATE_HEADERS
+
+    @post(summary="Book a consultation (or hold it, for a type with a deposit)", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BookingIn],
+        bookings: NamedDependency[BookingService],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(name="Idempotency-Key", description="Repeat-safe key for this request"),
+        ] = None,
+    ) -> Response[BookingCreated]:
+        status, body = await bookings.create(
+            data, checked_idempotency_key(idempotency_key), client_address(request)
+        )
+        return Response(body, status_code=status)
+
+    @get("/{manage_token:str}", summary="A booking, by its manage link")
+    async def view(
+        self, manage_token: FromPath[str], bookings: NamedDependency[BookingService]
+    ) -> BookingView:
+        return await bookings.view(manage_token)
+
+    @post("/{manage_token:str}/cancel", summary="Cancel a booking", status_code=200)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        manage_token: FromPath[str],
+        bookings: NamedDependency[BookingService],
+        data: JSONBody[CancelIn | None] = None,
+    ) -> Cancelled:
+        reason = data.reason if data else None
+        return await bookings.cancel(manage_token, reason, client_address(request))
+
+    @post("/{manage_token:str}/reschedule", summary="Move a booking", status_code=200)
+    async def reschedule(
+        self,
+        request: Request[Any, Any, Any],
+        manage_token: FromPath[str],
+        data: JSONBody[RescheduleIn],
+        bookings: NamedDependency[BookingService],
+    ) -> BookingView:
+        return await bookings.reschedule(manage_token, data.start, client_address(request))

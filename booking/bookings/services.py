@@ -1,0 +1,483 @@
+"""The booking lifecycle: hold or confirm, read by manage link, cancel, reschedule, expire.
+
+No double booking is decided by the database: on PostgreSQL an exclusion constraint over the
+therapist's blocked time (migration m0004) with a per-therapist advisory lock held while the
+slot and the daily cap are checked; on SQLite the check and the insert run in one
+BEGIN IMMEDIATE transaction, which serialises writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from asyncpg.exceptions import ExclusionViolationError
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from booking.audit.services import record_event
+from booking.bookings.schemas import (
+    BookingCreated,
+    BookingIn,
+    BookingView,
+    Cancelled,
+    PartnerStatus,
+    SupportOut,
+    SupportResource,
+)
+from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
+from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
+from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.intake.consents import Support
+from booking.intake.crypto import Keyring
+from booking.scheduling.services import AvailabilityService
+from booking.scheduling.tables import ConsultationType, Therapist
+from booking.settings import Settings
+from booking.timezones import Clock, rfc3339, zone
+from booking.tokens import derive_token, looks_like_token, token_hash
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MANAGE_LINK_LIFETIME = timedelta(days=30)
+# References are read aloud on the phone: no 0/O, 1/I/L.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_reference() -> str:
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{body[:4]}-{body[4:]}"
+
+
+def couple_context(reference: str) -> str:
+    """Associated data binding the couple's encrypted answers to their booking."""
+    return f"intake:{reference}:couple"
+
+
+def partner_context(reference: str, position: int) -> str:
+    """Associated data binding a partner's encrypted answers to them."""
+    return f"intake:{reference}:partner:{position}"
+
+
+def support_out(support: Support) -> SupportOut:
+    return SupportOut(
+        message=support.message,
+        resources=[SupportResource(name=r.name, contact=r.contact) for r in support.resources],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Builds the absolute links the service hands out, from derived tokens."""
+
+    settings: Settings
+
+    def manage_token(self, reference: str, generation: int) -> str:
+        return derive_token(self.settings.secret_key, "manage", reference, generation)
+
+    def intake_token(self, reference: str, position: int, generation: int) -> str:
+        subject = f"{reference}:{position}"
+        return derive_token(self.settings.secret_key, "intake", subject, generation)
+
+    def manage_url(self, token: str) -> str:
+        return f"{self.settings.public_base_url}/manage/{token}"
+
+    def intake_url(self, token: str) -> str:
+        return f"{self.settings.public_base_url}/intake/{token}"
+
+
+class BookingService:
+    """Creates and changes bookings; owns their transactions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        keyring: Keyring,
+        clock: Clock,
+        availability: AvailabilityService,
+        support: Support,
+    ) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self.clock = clock
+        self.availability = availability
+        self.support = support
+        self.links = Links(settings)
+
+    # -- create -----------------------------------------------------------------------------
+
+    async def create(
+        self, data: BookingIn, idempotency_key: str | None, client: str
+    ) -> tuple[int, BookingCreated]:
+        """Book (or hold, for a type with a deposit) the slot; returns (status code, body).
+
+        A repeat with the same Idempotency-Key and body returns the first answer.
+        """
+        request_hash = _request_hash(data)
+        clean = await validate_booking(data, self.availability)
+        try:
+            async with write_transaction():
+                now = self.clock()
+                if idempotency_key is not None:
+                    replay = await self._claim_key(idempotency_key, request_hash, now)
+                    if replay is not None:
+                        return replay
+                created = await self._insert(clean, now, client)
+                if idempotency_key is not None:
+                    await self._remember_answer(idempotency_key, created)
+        except ExclusionViolationError:
+            raise _slot_taken() from None
+        return 201, created
+
+    async def _claim_key(
+        self, key: str, request_hash: str, now: datetime
+    ) -> tuple[int, BookingCreated] | None:
+        """Claim the key for this request, or return the answer already given for it.
+
+        Concurrent requests with one key queue on its unique index: the first inserts, the
+        others wait for its transaction and then read what it stored.
+        """
+        await IdempotencyKey.delete().where(
+            (IdempotencyKey.key == key) & (IdempotencyKey.created_at <= now - IDEMPOTENCY_TTL)
+        )
+        inserted = await (
+            IdempotencyKey.insert(
+                IdempotencyKey(key=key, request_hash=request_hash, created_at=now)
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(IdempotencyKey._meta.primary_key)
+        )
+        if inserted:
+            return None
+        row = await IdempotencyKey.select().where(IdempotencyKey.key == key).first()
+        if row is None or row["request_hash"] != request_hash:
+            raise ValidationFailed.on(
+                "Idempotency-Key",
+                "This Idempotency-Key was already used for a different request.",
+            )
+        body = msgspec.json.decode(row["response_body"], type=BookingCreated)
+        booking = (
+            await Booking.select(Booking.manage_generation)
+            .where(Booking._meta.primary_key == row["booking"])
+            .first()
+        )
+        token = self.links.manage_token(
+            body.reference, booking["manage_generation"] if booking else 0
+        )
+        return row["response_status"], msgspec.structs.replace(
+            body, manage_url=self.links.manage_url(token)
+        )
+
+    async def _remember_answer(self, key: str, created: BookingCreated) -> None:
+        stored = msgspec.structs.replace(created, manage_url="")
+        booking = (
+            await Booking.select(Booking._meta.primary_key)
+            .where(Booking.reference == created.reference)
+            .first()
+        )
+        await IdempotencyKey.update(
+            {
+                IdempotencyKey.booking: booking["id"] if booking else None,
+                IdempotencyKey.response_status: 201,
+                IdempotencyKey.response_body: msgspec.json.encode(stored).decode(),
+            }
+        ).where(IdempotencyKey.key == key)
+
+    async def _insert(self, clean: CleanBooking, now: datetime, client: str) -> BookingCreated:
+        therapist, kind = clean.therapist, clean.consultation_type
+        await lock_therapist(therapist["id"])
+        await expire_overdue_holds(therapist["id"], clean.starts_at, clean.blocked_until, now)
+        if not await self.availability.offers(kind, therapist, clean.starts_at, now):
+            raise _slot_taken()
+
+        reference = new_reference()
+        needs_deposit = kind["deposit_amount"] is not None
+        hold_expires_at = (
+            now + timedelta(minutes=kind["payment_hold_minutes"]) if needs_deposit else None
+        )
+        manage_token = self.links.manage_token(reference, 0)
+        (row,) = await Booking.insert(
+            Booking(
+                reference=reference,
+                therapist=therapist["id"],
+                consultation_type=kind["id"],
+                status="pending_payment" if needs_deposit else "confirmed",
+                mode=clean.mode,
+                starts_at=clean.starts_at,
+                ends_at=clean.ends_at,
+                blocked_until=clean.blocked_until,
+                hold_expires_at=hold_expires_at,
+                created_at=now,
+                updated_at=now,
+                manage_token_hash=token_hash(manage_token),
+                questionnaire_version=clean.questionnaire_version,
+                couple_answers=self.keyring.encrypt_json(
+                    clean.couple_answers, couple_context(reference)
+                ),
+                safety_flag=clean.booker_safety_flag,
+                viewer_timezone=clean.viewer_timezone.key,
+            )
+        ).returning(Booking._meta.primary_key)
+        booking_id = row["id"]
+        for position, partner in enumerate(clean.partners, start=1):
+            booker = position == 1
+            await Partner.insert(
+                Partner(
+                    booking=booking_id,
+                    position=position,
+                    name=partner.name,
+                    email=partner.email,
+                    phone=partner.phone,
+                    pronouns=partner.pronouns,
+                    intake_token_hash=token_hash(self.links.intake_token(reference, position, 0)),
+                    answers=self.keyring.encrypt_json(
+                        clean.booker_answers, partner_context(reference, 1)
+                    )
+                    if booker
+                    else None,
+                    questionnaire_version=clean.questionnaire_version if booker else "",
+                    intake_completed_at=now if booker else None,
+                    safety_flag=clean.booker_safety_flag if booker else False,
+                    consents=clean.consents if booker else {},
+                    consented_at=now if booker else None,
+                )
+            )
+        await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
+        return BookingCreated(
+            reference=reference,
+            status="pending_payment" if needs_deposit else "confirmed",
+            start=rfc3339(clean.starts_at.astimezone(clean.viewer_timezone)),
+            end=rfc3339(clean.ends_at.astimezone(clean.viewer_timezone)),
+            therapist=therapist["slug"],
+            consultation_type=kind["slug"],
+            mode=clean.mode,
+            manage_url=self.links.manage_url(manage_token),
+            # Online payment arrives with the deposits issue; until then a hold is taken.
+            payment=None,
+            support=support_out(self.support) if clean.booker_safety_flag else None,
+            hold_expires_at=rfc3339(hold_expires_at) if hold_expires_at else None,
+        )
+
+    # -- manage -----------------------------------------------------------------------------
+
+    async def view(self, manage_token: str) -> BookingView:
+        booking = await self._by_manage_token(manage_token)
+        return await self._view(booking)
+
+    async def cancel(self, manage_token: str, reason: str | None, client: str) -> Cancelled:
+        """Cancel; cancelling a cancelled booking again answers the same, not an error."""
+        if reason is not None and len(reason) > 500:
+            raise ValidationFailed.on("reason", "The reason may be at most 500 characters.")
+        booking = await self._by_manage_token(manage_token)
+        async with write_transaction():
+            now = self.clock()
+            current = await _reload(booking["id"])
+            if current["status"] == "cancelled":
+                return Cancelled(status="cancelled", refund=None)
+            if current["status"] not in LIVE_STATUSES or now >= current["starts_at"]:
+                raise TooLate("This booking can no longer be cancelled.")
+            await Booking.update(
+                {
+                    Booking.status: "cancelled",
+                    Booking.cancelled_at: now,
+                    Booking.cancel_reason: (reason or "").strip(),
+                    Booking.sequence: Booking.sequence + 1,
+                    Booking.updated_at: now,
+                }
+            ).where(Booking._meta.primary_key == booking["id"])
+            await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
+        # Deposits are not taken online yet, so there is never anything to refund.
+        return Cancelled(status="cancelled", refund=None)
+
+    async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
+        """Move the booking to another offered time with the same therapist."""
+        new_start = parse_instant(start, "start")
+        booking = await self._by_manage_token(manage_token)
+        kind = (
+            await ConsultationType.select()
+            .where(ConsultationType._meta.primary_key == booking["consultation_type"])
+            .first()
+        )
+        therapist = (
+            await Therapist.select()
+            .where(Therapist._meta.primary_key == booking["therapist"])
+            .first()
+        )
+        assert kind is not None
+        assert therapist is not None
+        duration = timedelta(minutes=kind["duration_minutes"])
+        blocked = duration + timedelta(minutes=kind["buffer_after_minutes"])
+        try:
+            async with write_transaction():
+                now = self.clock()
+                await lock_therapist(therapist["id"])
+                current = await _reload(booking["id"])
+                _check_reschedulable(current, kind, now)
+                await expire_overdue_holds(therapist["id"], new_start, new_start + blocked, now)
+                if not await self.availability.offers(
+                    kind, therapist, new_start, now, exclude_booking=booking["id"]
+                ):
+                    raise _slot_taken()
+                await Booking.update(
+                    {
+                        Booking.starts_at: new_start,
+                        Booking.ends_at: new_start + duration,
+                        Booking.blocked_until: new_start + blocked,
+                        Booking.sequence: Booking.sequence + 1,
+                        Booking.updated_at: now,
+                    }
+                ).where(Booking._meta.primary_key == booking["id"])
+                await record_event(
+                    "couple", "booking.rescheduled", current["reference"], "", client, now
+                )
+        except ExclusionViolationError:
+            raise _slot_taken() from None
+        return await self._view(await _reload(booking["id"]))
+
+    async def _by_manage_token(self, token: str) -> dict[str, Any]:
+        gone = NotFound("This booking link is not valid or has expired.")
+        if not looks_like_token(token):
+            raise gone
+        booking = (
+            await Booking.select().where(Booking.manage_token_hash == token_hash(token)).first()
+        )
+        if booking is None or self.clock() > booking["ends_at"] + MANAGE_LINK_LIFETIME:
+            raise gone
+        return booking
+
+    async def _view(self, booking: dict[str, Any]) -> BookingView:
+        now = self.clock()
+        kind = (
+            await ConsultationType.select(
+                ConsultationType.slug, ConsultationType.reschedule_cutoff_hours
+            )
+            .where(ConsultationType._meta.primary_key == booking["consultation_type"])
+            .first()
+        )
+        therapist = (
+            await Therapist.select(Therapist.slug, Therapist.timezone)
+            .where(Therapist._meta.primary_key == booking["therapist"])
+            .first()
+        )
+        partners = await (
+            Partner.select(Partner.name, Partner.intake_completed_at)
+            .where(Partner.booking == booking["id"])
+            .order_by(Partner.position)
+        )
+        assert kind is not None
+        assert therapist is not None
+        tz = _viewer_zone(booking, therapist["timezone"])
+        live = booking["status"] in LIVE_STATUSES
+        cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
+        return BookingView(
+            reference=booking["reference"],
+            status=booking["status"],
+            start=rfc3339(booking["starts_at"].astimezone(tz)),
+            end=rfc3339(booking["ends_at"].astimezone(tz)),
+            therapist=therapist["slug"],
+            consultation_type=kind["slug"],
+            mode=booking["mode"],
+            partners=[
+                PartnerStatus(name=p["name"], intake_complete=p["intake_completed_at"] is not None)
+                for p in partners
+            ],
+            can_cancel=live and now < booking["starts_at"],
+            can_reschedule=live and now <= cutoff,
+            refund_on_cancel=None,
+            timezone=tz.key,
+            hold_expires_at=rfc3339(booking["hold_expires_at"])
+            if booking["status"] == "pending_payment" and booking["hold_expires_at"]
+            else None,
+        )
+
+
+def _check_reschedulable(booking: dict[str, Any], kind: dict[str, Any], now: datetime) -> None:
+    if booking["status"] not in LIVE_STATUSES:
+        raise TooLate(f"A {booking['status'].replace('_', ' ')} booking cannot be moved.")
+    cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
+    if now > cutoff:
+        hours = kind["reschedule_cutoff_hours"]
+        raise TooLate(
+            f"Bookings can be moved until {hours} hours before they start. "
+            "Please contact the practice."
+        )
+
+
+def _viewer_zone(booking: dict[str, Any], therapist_zone: str) -> ZoneInfo:
+    try:
+        return zone(booking["viewer_timezone"] or therapist_zone)
+    except ValueError:
+        return zone(therapist_zone)
+
+
+def _slot_taken() -> SlotUnavailable:
+    return SlotUnavailable("That time is no longer available. Please choose another time.")
+
+
+def _request_hash(data: BookingIn) -> str:
+    canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def _reload(booking_id: int) -> dict[str, Any]:
+    booking = await Booking.select().where(Booking._meta.primary_key == booking_id).first()
+    if booking is None:
+        raise NotFound("This booking no longer exists.")
+    return booking
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction that may write bookings: BEGIN IMMEDIATE on SQLite (one writer at a
+    time, waiting up to the busy timeout), an ordinary one on PostgreSQL."""
+    engine = Booking._meta.db
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+async def lock_therapist(therapist_id: int) -> None:
+    """Serialise booking changes of one therapist until the transaction ends (PostgreSQL).
+
+    The exclusion constraint alone keeps ranges apart; the lock also makes the daily cap's
+    count and the slot check see every concurrent booking. SQLite's BEGIN IMMEDIATE already
+    serialises all writers.
+    """
+    if Booking._meta.db.engine_type == "postgres":
+        await Booking.raw("SELECT pg_advisory_xact_lock({})", therapist_id)
+
+
+async def expire_overdue_holds(
+    therapist_id: int, starts_at: datetime, blocked_until: datetime, now: datetime
+) -> None:
+    """Expire unpaid holds past their time that overlap a range about to be booked.
+
+    The database constraint cannot see the clock: an overdue hold still counts as live to it
+    until its status changes, so the booking transaction changes it first.
+    """
+    await Booking.update({Booking.status: "expired", Booking.updated_at: now}).where(
+        (Booking.therapist == therapist_id)
+        & (Booking.status == "pending_payment")
+        & (Booking.hold_expires_at <= now)
+        & (Booking.starts_at >= starts_at - timedelta(days=1))
+        & (Booking.starts_at < blocked_until)
+        & (Booking.blocked_until > starts_at)
+    )
+
+
+async def sweep_expired_holds(now: datetime) -> int:
+    """Expire every unpaid hold past its time; returns how many."""
+    async with write_transaction():
+        expired = await (
+            Booking.update({Booking.status: "expired", Booking.updated_at: now})
+            .where((Booking.status == "pending_payment") & (Booking.hold_expires_at <= now))
+            .returning(Booking._meta.primary_key)
+        )
+    return len(expired)

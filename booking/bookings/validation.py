@@ -1,0 +1,199 @@
+"""Checking a booking request before any write: every problem reported at once, per field.
+
+Messages never repeat what was submitted: intake answers are private, and so are names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+
+from booking.bookings.schemas import BookingIn, PartnerIn
+from booking.errors import FieldError, NotFound, ValidationFailed
+from booking.intake.consents import validate_consents
+from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
+from booking.scheduling.services import AvailabilityService, load_type_row
+from booking.timezones import parse_zone, zone
+
+NAME_MAX = 120
+EMAIL_MAX = 254
+PHONE_MAX = 40
+PRONOUNS_MAX = 40
+PHONE_PATTERN = re.compile(r"^[0-9+().\-\s]{3,40}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPartner:
+    name: str
+    email: str
+    phone: str
+    pronouns: str
+
+
+@dataclass(frozen=True, slots=True)
+class CleanBooking:
+    consultation_type: dict[str, Any]
+    therapist: dict[str, Any]
+    mode: str
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+    partners: list[CleanPartner]
+    couple_answers: dict[str, object]
+    booker_answers: dict[str, object]
+    booker_safety_flag: bool
+    consents: dict[str, str]
+    questionnaire_version: str
+    viewer_timezone: ZoneInfo
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    """An RFC 3339 time with an explicit offset, or a 422 naming the field."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationFailed.on(
+            field, "Give the time as RFC 3339 with its UTC offset, e.g. 2026-12-07T09:00:00-05:00."
+        )
+    return parsed
+
+
+async def validate_booking(data: BookingIn, availability: AvailabilityService) -> CleanBooking:
+    """The request checked and normalised, or one ValidationFailed listing every problem."""
+    problems: list[FieldError] = []
+
+    def collect(error: ValidationFailed) -> None:
+        problems.extend(error.fields or [FieldError("body", error.message)])
+
+    kind: dict[str, Any] | None = None
+    therapist: dict[str, Any] | None = None
+    try:
+        kind = await load_type_row(data.consultation_type)
+    except NotFound:
+        problems.append(FieldError("consultation_type", "No such consultation type is offered."))
+    if kind is not None:
+        try:
+            offering = await availability.therapists_offering(kind, data.therapist)
+            therapist = offering[0]
+        except (NotFound, ValidationFailed, IndexError):
+            problems.append(
+                FieldError("therapist", "This therapist does not offer this consultation.")
+            )
+    if therapist is not None and not therapist["accepting_new_couples"]:
+        problems.append(FieldError("therapist", "This therapist is not taking new couples."))
+
+    mode = _mode(data.mode, kind, therapist, problems)
+    starts_at: datetime | None = None
+    try:
+        starts_at = parse_instant(data.start, "start")
+    except ValidationFailed as error:
+        collect(error)
+
+    viewer = zone(therapist["timezone"]) if therapist else zone("UTC")
+    if data.timezone:
+        try:
+            viewer = parse_zone(data.timezone, "timezone")
+        except ValidationFailed as error:
+            collect(error)
+
+    partners = _partners(data.partners, problems)
+
+    questionnaire = load_questionnaire()
+    couple: dict[str, object] = {}
+    booker: dict[str, object] = {}
+    try:
+        couple = validate_answers(questionnaire, "couple", data.intake.couple, "intake.couple")
+    except ValidationFailed as error:
+        collect(error)
+    try:
+        booker = validate_answers(
+            questionnaire, "each_partner", data.intake.booker, "intake.booker"
+        )
+    except ValidationFailed as error:
+        collect(error)
+    consents: dict[str, str] = {}
+    try:
+        consents = validate_consents(data.consents, "consents")
+    except ValidationFailed as error:
+        collect(error)
+
+    if problems or kind is None or therapist is None or starts_at is None:
+        message = problems[0].message if len(problems) == 1 else "Some answers need attention."
+        raise ValidationFailed(message, problems)
+
+    duration = timedelta(minutes=kind["duration_minutes"])
+    return CleanBooking(
+        consultation_type=kind,
+        therapist=therapist,
+        mode=mode,
+        starts_at=starts_at,
+        ends_at=starts_at + duration,
+        blocked_until=starts_at + duration + timedelta(minutes=kind["buffer_after_minutes"]),
+        partners=partners,
+        couple_answers=couple,
+        booker_answers=booker,
+        booker_safety_flag=raises_safety_flag(questionnaire, booker),
+        consents=consents,
+        questionnaire_version=questionnaire.version,
+        viewer_timezone=viewer,
+    )
+
+
+def _mode(
+    chosen: str | None,
+    kind: dict[str, Any] | None,
+    therapist: dict[str, Any] | None,
+    problems: list[FieldError],
+) -> str:
+    if kind is None or therapist is None:
+        return chosen or ""
+    possible = [m for m in kind["modes"] if m in therapist["modes"]] or list(kind["modes"])
+    if chosen is None:
+        return possible[0] if possible else ""
+    if chosen not in possible:
+        problems.append(
+            FieldError("mode", "Choose one of the ways this consultation can take place.")
+        )
+    return chosen
+
+
+def _partners(partners: list[PartnerIn], problems: list[FieldError]) -> list[CleanPartner]:
+    if len(partners) != 2:
+        problems.append(FieldError("partners", "Give both partners' names and emails."))
+        return []
+    clean: list[CleanPartner] = []
+    for index, partner in enumerate(partners):
+        prefix = f"partners[{index}]"
+        name = " ".join(partner.name.split())
+        if not name:
+            problems.append(FieldError(f"{prefix}.name", "Enter a name."))
+        elif len(name) > NAME_MAX:
+            problems.append(FieldError(f"{prefix}.name", f"Use at most {NAME_MAX} characters."))
+        email = partner.email.strip()
+        try:
+            if len(email) > EMAIL_MAX:
+                raise EmailNotValidError("too long")
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            problems.append(
+                FieldError(f"{prefix}.email", "Enter a valid email address, like name@example.org.")
+            )
+        phone = (partner.phone or "").strip()
+        if phone and (len(phone) > PHONE_MAX or not PHONE_PATTERN.match(phone)):
+            problems.append(
+                FieldError(f"{prefix}.phone", "Enter a phone number, or leave it empty.")
+            )
+        pronouns = " ".join((partner.pronouns or "").split())
+        if len(pronouns) > PRONOUNS_MAX:
+            problems.append(
+                FieldError(f"{prefix}.pronouns", f"Use at most {PRONOUNS_MAX} characters.")
+            )
+        clean.append(CleanPartner(name=name, email=email, phone=phone, pronouns=pronouns))
+    return clean
