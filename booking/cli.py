@@ -74,6 +74,33 @@ def demo() -> None:
 
 
 @main.command()
+def sweep() -> None:
+    """Expire unpaid holds whose time has run out (also done by every booking that needs it)."""
+    from booking.bookings.services import sweep_expired_holds
+    from booking.timezones import utc_now
+
+    expired = _run_with_database(lambda: sweep_expired_holds(utc_now()))
+    click.echo(f"Expired {expired} unpaid hold{'s' if expired != 1 else ''}.")
+
+
+@main.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt stored intake answers under the first key of BOOKING_DATA_KEY.
+
+    Put the new key first and keep the old ones after it until this has run; then the old
+    keys can be removed.
+    """
+    from booking.intake.services import rotate_intake_keys
+
+    keyring = _settings().keyring()
+    rotated = _run_with_database(lambda: rotate_intake_keys(keyring))
+    click.echo(
+        f"Re-encrypted {rotated} record{'s' if rotated != 1 else ''} under key "
+        f"{keyring.primary_key_id}."
+    )
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
 @click.option("--port", default=8000, type=int, envvar="PORT", show_default=True)
 @click.option("--workers", default=1, type=int, show_default=True, help="Web processes.")

@@ -94,9 +94,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         message = f"{request.method} is not allowed here."
     else:
         message = exc.detail
-    return error_response(
-        request, status, HTTP_CODES.get(status, "error"), message, None, exc.headers
-    )
+    return error_response(request, status, HTTP_CODES.get(status, "error"), message, None, headers)
 
 
 # Writes are throttled per client address; reads are not.

@@ -1,0 +1,71 @@
+"""Idempotency-Key: the same key and body answer the same booking, never a second one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from httpx import AsyncClient
+
+from booking.bookings.tables import Booking
+from tests.factories import booking_request
+from tests.integration.bookings.conftest import AT_9, AT_10, Practice
+from tests.integration.conftest import FixedClock
+
+
+async def test_a_repeat_returns_the_original_status_and_body(
+    client: AsyncClient, practice: Practice
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-1"}
+    first = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    again = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert await Booking.count() == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(
+    client: AsyncClient, practice: Practice
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-1"}
+    await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    other = await client.post("/api/v1/bookings", json=booking_request(AT_9), headers=headers)
+
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "validation_error"
+    assert other.json()["error"]["fields"][0]["field"] == "Idempotency-Key"
+    assert await Booking.count() == 1
+
+
+async def test_keys_are_forgotten_after_a_day(
+    client: AsyncClient, practice: Practice, clock: FixedClock
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-1"}
+    first = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    token = first.json()["manage_url"].rsplit("/", 1)[1]
+    await client.post(f"/api/v1/bookings/{token}/cancel")
+
+    clock.now += timedelta(hours=24, seconds=1)
+    again = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+
+    assert again.status_code == 201
+    assert again.json()["reference"] != first.json()["reference"]
+
+
+async def test_a_failed_attempt_does_not_hold_the_key(
+    client: AsyncClient, practice: Practice
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-2"}
+    await client.post("/api/v1/bookings", json=booking_request(AT_10))
+    taken = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    assert taken.status_code == 409
+    assert (
+        await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    ).status_code == 409
+
+
+async def test_an_overlong_key_is_refused(client: AsyncClient, practice: Practice) -> None:
+    response = await client.post(
+        "/api/v1/bookings", json=booking_request(AT_10), headers={"Idempotency-Key": "k" * 201}
+    )
+    assert response.status_code == 422
