@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 
 from httpx import AsyncClient
@@ -57,7 +58,7 @@ async def test_simultaneous_overlapping_bookings_of_different_lengths_make_one(
         .where(Booking.status == "confirmed")
         .order_by(Booking.starts_at)
     )
-    for earlier, later in zip(rows, rows[1:], strict=False):
+    for earlier, later in itertools.pairwise(rows):
         assert earlier["blocked_until"] <= later["starts_at"], rows
 
 
