@@ -34,6 +34,7 @@ class Settings:
     data_key: str | None
     rate_limit_per_minute: int
     support_file: str | None
+    hold_sweep_seconds: int
 
     @property
     def is_production(self) -> bool:
@@ -120,6 +121,10 @@ class Settings:
         if not rate.isdigit() or int(rate) < 1:
             problems.append(f"RATE_LIMIT_PER_MINUTE must be a positive whole number, not {rate!r}")
 
+        sweep = env.get("HOLD_SWEEP_SECONDS", "60")
+        if not sweep.isdigit():
+            problems.append(f"HOLD_SWEEP_SECONDS must be a whole number (0: off), not {sweep!r}")
+
         support_file = env.get("SUPPORT_RESOURCES_FILE") or None
         if support_file is not None and not Path(support_file).is_file():
             problems.append(f"SUPPORT_RESOURCES_FILE names no file: {support_file}")
@@ -140,6 +145,7 @@ class Settings:
             data_key=data_key,
             rate_limit_per_minute=int(rate) if rate.isdigit() else 20,
             support_file=support_file,
+            hold_sweep_seconds=int(sweep) if sweep.isdigit() else 60,
         )
 
 

@@ -14,6 +14,8 @@ os.environ["BOOKING_ENV"] = "test"
 os.environ["BOOKING_DATA_DIR"] = _DATA_DIR
 # Tests send many writes from one address; the rate limit has its own test.
 os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
+# Tests expire holds through the clock they control, not a background loop.
+os.environ["HOLD_SWEEP_SECONDS"] = "0"
 os.environ.pop("DATABASE_URL", None)
 
 pytest_plugins = ["tests.fixtures.databases"]

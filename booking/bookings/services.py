@@ -8,7 +8,9 @@ BEGIN IMMEDIATE transaction, which serialises writers.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -278,7 +280,7 @@ class BookingService:
             current = await _reload(booking["id"])
             if current["status"] == "cancelled":
                 return Cancelled(status="cancelled", refund=None)
-            if current["status"] not in LIVE_STATUSES or now >= current["starts_at"]:
+            if effective_status(current, now) not in LIVE_STATUSES or now >= current["starts_at"]:
                 raise TooLate("This booking can no longer be cancelled.")
             await Booking.update(
                 {
@@ -371,11 +373,12 @@ class BookingService:
         assert kind is not None
         assert therapist is not None
         tz = _viewer_zone(booking, therapist["timezone"])
-        live = booking["status"] in LIVE_STATUSES
+        status = effective_status(booking, now)
+        live = status in LIVE_STATUSES
         cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
         return BookingView(
             reference=booking["reference"],
-            status=booking["status"],
+            status=status,
             start=rfc3339(booking["starts_at"].astimezone(tz)),
             end=rfc3339(booking["ends_at"].astimezone(tz)),
             therapist=therapist["slug"],
@@ -390,14 +393,23 @@ class BookingService:
             refund_on_cancel=None,
             timezone=tz.key,
             hold_expires_at=rfc3339(booking["hold_expires_at"])
-            if booking["status"] == "pending_payment" and booking["hold_expires_at"]
+            if status == "pending_payment" and booking["hold_expires_at"]
             else None,
         )
 
 
+def effective_status(booking: dict[str, Any], now: datetime) -> str:
+    """The status as of `now`: an unpaid hold past its time is expired, swept or not."""
+    hold_end = booking["hold_expires_at"]
+    if booking["status"] == "pending_payment" and (hold_end is None or hold_end <= now):
+        return "expired"
+    return str(booking["status"])
+
+
 def _check_reschedulable(booking: dict[str, Any], kind: dict[str, Any], now: datetime) -> None:
-    if booking["status"] not in LIVE_STATUSES:
-        raise TooLate(f"A {booking['status'].replace('_', ' ')} booking cannot be moved.")
+    status = effective_status(booking, now)
+    if status not in LIVE_STATUSES:
+        raise TooLate(f"A {status.replace('_', ' ')} booking cannot be moved.")
     cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
     if now > cutoff:
         hours = kind["reschedule_cutoff_hours"]
@@ -470,6 +482,21 @@ async def expire_overdue_holds(
         & (Booking.starts_at < blocked_until)
         & (Booking.blocked_until > starts_at)
     )
+
+
+async def sweep_holds_forever(clock: Clock, interval_seconds: int) -> None:
+    """Expire overdue holds every `interval_seconds`, until cancelled (the web process's
+    lifespan runs it; any number of processes may, the update is idempotent)."""
+    log = logging.getLogger("booking.holds")
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            expired = await sweep_expired_holds(clock())
+        except Exception:  # a database blip must not end the loop
+            log.exception("hold sweep failed; trying again in %s s", interval_seconds)
+            continue
+        if expired:
+            log.info("expired %s unpaid hold(s)", expired)
 
 
 async def sweep_expired_holds(now: datetime) -> int:
