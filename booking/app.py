@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from piccolo.engine.base import Engine
 
 from booking import templating
 from booking.bookings.controllers import BookingController
-from booking.bookings.services import BookingService
+from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.db import close_pool, make_engine, open_pool, use_engine
 from booking.health import HealthController
 from booking.http_errors import EXCEPTION_HANDLERS, write_rate_limit
@@ -51,9 +52,16 @@ def create_app(
     async def database(app: Litestar) -> AsyncIterator[None]:
         # An engine handed over with its pool already open stays its owner's to close.
         owned = await open_pool(engine)
+        sweeper = (
+            asyncio.create_task(sweep_holds_forever(clock, settings.hold_sweep_seconds))
+            if settings.hold_sweep_seconds
+            else None
+        )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
             if owned:
                 await close_pool(engine)
 
