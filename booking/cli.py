@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
 import click
 
+from booking.logs import configure_logging
 from booking.settings import Settings, SettingsError, get_settings
 
 T = TypeVar("T")
@@ -42,11 +41,7 @@ def _run_with_database(work: Callable[[], Awaitable[T]]) -> T:
 @click.group()
 def main() -> None:
     """Consultation booking and couples intake."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging("INFO")
 
 
 @main.command()
@@ -110,8 +105,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = _settings()
     click.echo(f"Serving {settings.practice_name} on http://{host}:{port}")
+    configure_logging(settings.log_level)
     uvicorn.run(
         "booking.asgi:app",
+        log_config=None,
         host=host,
         port=port,
         workers=workers,
