@@ -29,9 +29,8 @@ class RedactTokens(logging.Filter):
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
     # Piccolo announces the SQLite version at every engine start; only its warnings matter.
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     for name in ("uvicorn.access", "uvicorn.error"):
