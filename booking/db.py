@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
+import weakref
 from contextlib import redirect_stdout
 from functools import cache
 from typing import Any
@@ -22,10 +24,43 @@ APP_NAME = "booking"
 SQLITE_BUSY_TIMEOUT = 30
 
 
+class LoopLocalPostgresEngine(PostgresEngine):
+    """A PostgreSQL engine whose connection pool belongs to the running event loop.
+
+    An asyncpg pool works only on the loop that opened it. The web server, an in-process
+    worker's own loop and a test's loop each open their pool through the same engine (and the
+    same Piccolo tables); a loop without a pool gets a fresh connection per query.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        super().__init__(config=config)
+
+    @property
+    def pool(self) -> Any:
+        try:
+            return self._pools.get(asyncio.get_running_loop())
+        except RuntimeError:  # no running loop: nothing can use a pool here
+            return None
+
+    @pool.setter
+    def pool(self, value: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # Piccolo's constructor sets None before any loop runs
+        if value is None:
+            self._pools.pop(loop, None)
+        else:
+            self._pools[loop] = value
+
+
 def make_engine(settings: Settings) -> Engine[Any]:
     """The engine the settings describe (no connection is opened here)."""
     if settings.database_url:
-        return PostgresEngine(config={"dsn": settings.database_url})
+        return LoopLocalPostgresEngine(config={"dsn": settings.database_url})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SQLiteEngine(path=str(settings.sqlite_path), timeout=SQLITE_BUSY_TIMEOUT)
 

@@ -1,18 +1,18 @@
 """An app per test on its database, with a clock the test controls.
 
-The client is httpx's ASGI transport with the app's lifespan entered on the test's own event
-loop. Litestar's AsyncTestClient runs the app on a separate portal loop, and an asyncpg pool
-belongs to the loop that opened it: the test's factories and the app's requests must share one
-(docs/decisions.md, "Integration tests share one event loop").
+Litestar's AsyncTestClient runs the app (its lifespan and requests) on a portal loop of its
+own; the PostgreSQL engine keeps one pool per event loop, so the test's factories and the app
+each use their own (docs/decisions.md, "One pool per event loop").
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
-import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 
 from booking.app import create_app
 from booking.settings import Settings
@@ -36,11 +36,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def client(database: Database, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database: Database, clock: FixedClock) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(Settings.from_env(), database.engine, clock)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client,
-    ):
+    async with AsyncTestClient(app, base_url="http://testserver.local") as test_client:
+        # Redirects are part of what pages answer: tests look at them, not past them.
+        test_client.follow_redirects = False
         yield test_client
