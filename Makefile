@@ -8,7 +8,7 @@ PORT ?= 8000
 BOOKING_DATA_DIR ?= var
 export BOOKING_DATA_DIR
 
-.PHONY: install run test test-all bench lint format clean
+.PHONY: install run test test-browser test-all bench lint format clean
 
 # The virtual environment, built from the lock file; rebuilt when either project file changes.
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -27,6 +27,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest tests/unit tests/integration
+
+# The booking journey in the system Chromium (apt-get install -y chromium), with axe-core checks.
+test-browser: install
+	$(BIN)/python -m pytest tests/e2e
 
 bench: install
 	$(BIN)/python -m tests.benchmarks

@@ -19,12 +19,15 @@ from piccolo.engine.base import Engine
 
 from booking import templating
 from booking.bookings.controllers import BookingController
+from booking.bookings.manage_pages import ManagePages
+from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.db import close_pool, make_engine, open_pool, use_engine
 from booking.health import HealthController
 from booking.http_errors import EXCEPTION_HANDLERS, write_rate_limit
 from booking.intake.consents import load_support
 from booking.intake.controllers import IntakeController
+from booking.intake.pages import IntakePages
 from booking.intake.services import PartnerIntakeService
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
@@ -80,6 +83,9 @@ def create_app(
             BookingController,
             IntakeController,
             PublicPages,
+            BookingPages,
+            ManagePages,
+            IntakePages,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
         dependencies={

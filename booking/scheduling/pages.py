@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,11 +14,33 @@ from litestar.response import Template
 
 from booking.errors import ServiceError
 from booking.scheduling.controllers import parse_window
-from booking.scheduling.services import ANY, AvailabilityService, DirectoryService
+from booking.scheduling.schemas import ConsultationTypeOut
+from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
 from booking.settings import Settings
 from booking.timezones import from_epoch, zone_names
 
 WEEK = timedelta(days=7)
+
+
+def books_online(kind: ConsultationTypeOut) -> bool:
+    """Whether the pages offer to book `kind`: only free types until online deposits exist."""
+    return kind.price is None and kind.deposit is None
+
+
+def slots_by_day(result: Availability, names: Mapping[str, str]) -> list[tuple[date, list[Any]]]:
+    """The slots grouped by local date in the result's zone, for the pages to list."""
+    days: OrderedDict[date, list[dict[str, Any]]] = OrderedDict()
+    for slot in result.slots:
+        local = from_epoch(slot.start, result.timezone)
+        days.setdefault(local.date(), []).append(
+            {
+                "start": local,
+                "end": from_epoch(slot.end, result.timezone),
+                "therapist": slot.therapist,
+                "therapist_name": names.get(slot.therapist, slot.therapist),
+            }
+        )
+    return list(days.items())
 
 
 class PublicPages(Controller):
@@ -89,21 +112,11 @@ class PublicPages(Controller):
             context["tz"] = tz or settings.practice_timezone
             return Template("public/times.html", context=context, status_code=exc.status_code)
         names = {t.slug: t.name for t in therapists}
-        days: OrderedDict[date, list[dict[str, Any]]] = OrderedDict()
-        for slot in result.slots:
-            local = from_epoch(slot.start, result.timezone)
-            days.setdefault(local.date(), []).append(
-                {
-                    "start": local,
-                    "end": from_epoch(slot.end, result.timezone),
-                    "therapist": slot.therapist,
-                    "therapist_name": names.get(slot.therapist, slot.therapist),
-                }
-            )
         window_first = first or datetime.now(result.timezone).date()
         context.update(
             tz=result.timezone.key,
-            days=list(days.items()),
+            days=slots_by_day(result, names),
+            bookable=books_online(chosen),
             next_slot=result.slots[0] if result.slots else None,
             window_first=window_first,
             window_last=window_first + 2 * WEEK - timedelta(days=1),

@@ -1,0 +1,217 @@
+"""The manage pages both partners reach by link: see the booking, cancel it, move it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from booking.bookings.controllers import PRIVATE_HEADERS, client_address
+from booking.bookings.pages import (
+    NOTE_SHARED_INBOX,
+    NOTE_SUPPORT,
+    NOTES_COOKIE,
+    SHARED_INBOX_WARNING,
+)
+from booking.bookings.schemas import BookingView
+from booking.bookings.services import BookingService
+from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.intake.pages import PAGE_ERRORS, FormState, first, form_values
+from booking.scheduling.controllers import parse_window
+from booking.scheduling.pages import WEEK, slots_by_day
+from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.timezones import zone
+
+DONE_MESSAGES = {
+    "cancelled": "The consultation is cancelled.",
+    "rescheduled": "The consultation has moved to its new time.",
+}
+STATUS_LABELS = {
+    "confirmed": "Confirmed",
+    "pending_payment": "Waiting for the deposit",
+    "cancelled": "Cancelled",
+    "expired": "Expired: the deposit was not paid in time",
+    "completed": "Took place",
+    "no_show": "Missed",
+}
+
+
+class ManagePages(Controller):
+    """`/manage/<token>`: the booking as both partners see it; cancel or move it."""
+
+    path = "/manage/{token:str}"
+    include_in_schema = False
+    response_headers = PRIVATE_HEADERS
+    exception_handlers = PAGE_ERRORS
+
+    @get("/")
+    async def view(
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        bookings: NamedDependency[BookingService],
+        directory: NamedDependency[DirectoryService],
+        booked: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        notes: set[str] = set()
+        cookies: list[Cookie] | None = None
+        if booked and NOTES_COOKIE in request.cookies:
+            notes = set(request.cookies[NOTES_COOKIE].split("."))
+            # Shown once: a reload, or the partner's copy of the link, shows the plain page.
+            cookies = [Cookie(key=NOTES_COOKIE, value="", path=f"/manage/{token}", max_age=0)]
+        return await self._page(
+            token,
+            bookings,
+            directory,
+            cookies=cookies,
+            booked=bool(booked),
+            message=DONE_MESSAGES.get(done or ""),
+            support=bookings.support if NOTE_SUPPORT in notes else None,
+            shared_inbox=NOTE_SHARED_INBOX in notes,
+        )
+
+    @post("/cancel", status_code=303)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        bookings: NamedDependency[BookingService],
+        directory: NamedDependency[DirectoryService],
+    ) -> Response[Any]:
+        values = await form_values(request)
+        reason = first(values, "reason").strip() or None
+        try:
+            await bookings.cancel(token, reason, client_address(request))
+        except ValidationFailed as exc:
+            form = FormState.failed(values, exc.fields, {"reason": "Reason"})
+            return await self._page(token, bookings, directory, form=form, status=422)
+        except TooLate as exc:
+            return await self._page(token, bookings, directory, error=exc.message, status=409)
+        return Redirect(f"/manage/{token}", query_params={"done": "cancelled"}, status_code=303)
+
+    @get("/reschedule")
+    async def other_times(
+        self,
+        token: FromPath[str],
+        bookings: NamedDependency[BookingService],
+        directory: NamedDependency[DirectoryService],
+        availability: NamedDependency[AvailabilityService],
+        start: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _reschedule_page(token, bookings, directory, availability, start)
+
+    @post("/reschedule", status_code=303)
+    async def reschedule(
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        bookings: NamedDependency[BookingService],
+        directory: NamedDependency[DirectoryService],
+        availability: NamedDependency[AvailabilityService],
+    ) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            await bookings.reschedule(token, first(values, "start"), client_address(request))
+        except (TooLate, SlotUnavailable, ValidationFailed) as exc:
+            return await _reschedule_page(
+                token, bookings, directory, availability, None, exc.message, exc.status_code
+            )
+        return Redirect(f"/manage/{token}", query_params={"done": "rescheduled"}, status_code=303)
+
+    async def _page(
+        self,
+        token: str,
+        bookings: BookingService,
+        directory: DirectoryService,
+        *,
+        status: int = 200,
+        form: FormState | None = None,
+        cookies: list[Cookie] | None = None,
+        **context: Any,
+    ) -> Template:
+        view = await bookings.view(token)
+        return Template(
+            "public/manage.html",
+            context={
+                **await _booking_context(view, directory),
+                "token": token,
+                "form": form or FormState(),
+                "booked": False,
+                "message": None,
+                "error": None,
+                "support": None,
+                "shared_inbox": False,
+                "shared_inbox_warning": SHARED_INBOX_WARNING,
+                **context,
+            },
+            status_code=status,
+            cookies=cookies,
+        )
+
+
+async def _booking_context(view: BookingView, directory: DirectoryService) -> dict[str, Any]:
+    tz = zone(view.timezone)
+    try:
+        therapist_name = (await directory.therapist(view.therapist)).name
+    except NotFound:
+        therapist_name = view.therapist.replace("-", " ").title()
+    try:
+        type_name = (await directory.consultation_type(view.consultation_type)).name
+    except NotFound:
+        type_name = view.consultation_type.replace("-", " ").capitalize()
+    return {
+        "view": view,
+        "tz": tz.key,
+        "start": datetime.fromisoformat(view.start).astimezone(tz),
+        "end": datetime.fromisoformat(view.end).astimezone(tz),
+        "therapist_name": therapist_name,
+        "type_name": type_name,
+        "status_label": STATUS_LABELS.get(view.status, view.status.replace("_", " ").capitalize()),
+    }
+
+
+async def _reschedule_page(
+    token: str,
+    bookings: BookingService,
+    directory: DirectoryService,
+    availability: AvailabilityService,
+    start: str | None,
+    error: str | None = None,
+    status: int = 200,
+) -> Template:
+    """Open times with the same therapist for the same consultation, in the booking's zone."""
+    view = await bookings.view(token)
+    context = await _booking_context(view, directory)
+    tz = zone(view.timezone)
+    today = availability.clock().astimezone(tz).date()
+    days: list[Any] = []
+    window_first: date | None = None
+    if view.can_reschedule:
+        window = parse_window(start, None, view.timezone)
+        result = await availability.find(
+            view.consultation_type, view.therapist, window.first, tz=tz
+        )
+        window_first = window.first or today
+        days = slots_by_day(result, {view.therapist: context["therapist_name"]})
+    return Template(
+        "public/reschedule.html",
+        context={
+            **context,
+            "token": token,
+            "error": error,
+            "days": days,
+            "window_first": window_first,
+            "window_last": window_first + 2 * WEEK - timedelta(days=1) if window_first else None,
+            "earlier": max(window_first - 2 * WEEK, today)
+            if window_first and window_first > today
+            else None,
+            "later": window_first + 2 * WEEK if window_first else None,
+        },
+        status_code=status,
+    )
