@@ -1,0 +1,1 @@
+"""Outgoing notifications: email composition, calendar files, the outbox and its worker."""
