@@ -29,6 +29,9 @@ from booking.intake.consents import load_support
 from booking.intake.controllers import IntakeController
 from booking.intake.pages import IntakePages
 from booking.intake.services import PartnerIntakeService
+from booking.notifications.controllers import FeedController
+from booking.notifications.feeds import FeedService
+from booking.notifications.worker import EmbeddedWorker
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -60,9 +63,18 @@ def create_app(
             if settings.hold_sweep_seconds
             else None
         )
+        worker = (
+            EmbeddedWorker(settings, engine, clock)
+            if settings.broker_url is None and settings.embedded_worker
+            else None
+        )
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             if sweeper is not None:
                 sweeper.cancel()
             if owned:
@@ -74,6 +86,7 @@ def create_app(
     support = load_support(settings.support_file)
     bookings = BookingService(settings, keyring, clock, availability, support)
     intake = PartnerIntakeService(keyring, clock, support)
+    feeds = FeedService(settings, clock)
 
     return Litestar(
         route_handlers=[
@@ -82,6 +95,7 @@ def create_app(
             HealthController,
             BookingController,
             IntakeController,
+            FeedController,
             PublicPages,
             BookingPages,
             ManagePages,
@@ -94,6 +108,7 @@ def create_app(
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
             "bookings": Provide(lambda: bookings, use_cache=True, sync_to_thread=False),
             "intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
+            "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
         },
         middleware=[write_rate_limit(settings).middleware],
         exception_handlers=EXCEPTION_HANDLERS,

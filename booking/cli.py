@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
@@ -96,13 +97,107 @@ def rotate_keys() -> None:
 
 
 @main.command()
+@click.option("--processes", default=1, type=int, show_default=True)
+@click.option("--threads", default=4, type=int, show_default=True)
+def worker(processes: int, threads: int) -> None:
+    """Run Dramatiq worker processes for BROKER_URL (they also run the outbox relay)."""
+    settings = _settings()
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "BROKER_URL is not set: the web server runs the in-process worker itself."
+        )
+    from dramatiq.cli import main as dramatiq_main
+
+    from booking.notifications.worker import QUEUE
+
+    sys.exit(
+        dramatiq_main(  # type: ignore[no-untyped-call]
+            [
+                "booking.notifications.process",
+                "--processes",
+                str(processes),
+                "--threads",
+                str(threads),
+                "--queues",
+                QUEUE,
+            ]
+        )
+    )
+
+
+@main.group()
+def outbox() -> None:
+    """Messages that could not be sent."""
+
+
+@outbox.command("failed")
+def outbox_failed() -> None:
+    """List messages that gave up, with their last error."""
+    from booking.notifications.outbox import failed_messages
+
+    rows = _run_with_database(failed_messages)
+    if not rows:
+        click.echo("No failed messages.")
+    for row in rows:
+        click.echo(
+            f"{row['id']}\t{row['reference']}\t{row['kind']}\t{row['recipient']}\t"
+            f"attempts={row['attempts']}\t{row['last_error']}"
+        )
+
+
+@outbox.command("redrive")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every failed message.")
+def outbox_redrive(ids: tuple[int, ...], everything: bool) -> None:
+    """Send failed messages again (by id, or --all)."""
+    from booking.notifications.outbox import redrive
+    from booking.timezones import utc_now
+
+    if not ids and not everything:
+        raise click.UsageError("Give message ids, or --all.")
+    count = _run_with_database(lambda: redrive(None if everything else list(ids), utc_now()))
+    click.echo(f"Queued {count} message{'s' if count != 1 else ''} again.")
+
+
+@main.group()
+def feed() -> None:
+    """Therapists' private calendar feeds."""
+
+
+@feed.command("url")
+@click.argument("therapist")
+def feed_url(therapist: str) -> None:
+    """Print a therapist's feed URL (to subscribe from their calendar app)."""
+    from booking.notifications.feeds import FeedService
+
+    service = FeedService(_settings())
+    click.echo(_run_with_database(lambda: service.url_for(therapist)))
+
+
+@feed.command("rotate")
+@click.argument("therapist")
+def feed_rotate(therapist: str) -> None:
+    """Give a therapist a new feed URL; the old one stops working at once."""
+    from booking.notifications.feeds import FeedService
+
+    service = FeedService(_settings())
+    click.echo(_run_with_database(lambda: service.rotate(therapist)))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
 @click.option("--port", default=8000, type=int, envvar="PORT", show_default=True)
 @click.option("--workers", default=1, type=int, show_default=True, help="Web processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web service."""
+    import os
+
     import uvicorn
 
+    if "PUBLIC_BASE_URL" not in os.environ and "PORT" not in os.environ:
+        # Links in answers and emails point at the port actually served.
+        os.environ["PORT"] = str(port)
+        get_settings.cache_clear()
     settings = _settings()
     click.echo(f"Serving {settings.practice_name} on http://{host}:{port}")
     configure_logging(settings.log_level)

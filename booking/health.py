@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -9,6 +10,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from booking.db import pending_migrations
+from booking.notifications.worker import broker_state
 
 
 class HealthController(Controller):
@@ -34,5 +36,9 @@ class HealthController(Controller):
         if pending:
             body = {"status": "unavailable", "database": "ok", "migrations": f"{pending} pending"}
             return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-        body = {"status": "ok", "database": "ok", "migrations": "ok"}
+        # The broker is reported, not required: bookings go on while it is down, and the
+        # outbox hands their messages over once it is back.
+        settings = state.settings
+        broker = await asyncio.to_thread(broker_state, settings.broker_url)
+        body = {"status": "ok", "database": "ok", "migrations": "ok", "broker": broker}
         return Response(body, status_code=HTTP_200_OK)

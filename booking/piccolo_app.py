@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
+from booking.notifications.tables import OutboxMessage
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -30,6 +31,7 @@ TABLES = [
     Partner,
     IdempotencyKey,
     AuditEvent,
+    OutboxMessage,
 ]
 
 APP_CONFIG = AppConfig(

@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,25 @@ class Settings:
     rate_limit_per_minute: int
     support_file: str | None
     hold_sweep_seconds: int
+    broker_url: str | None
+    smtp_url: str | None
+    mail_from: str
+    mail_reply_to: str | None
+    practice_address: str
+    reminder_hours: int
+    outbox_poll_seconds: float
+    embedded_worker: bool
+    outbox_lease_seconds: int
+
+    @property
+    def mail_directory(self) -> Path:
+        """Where messages go as .eml files when no SMTP_URL is set."""
+        return self.data_dir / "mail"
+
+    @property
+    def domain(self) -> str:
+        """The host of PUBLIC_BASE_URL: names calendar UIDs and Message-IDs."""
+        return urlsplit(self.public_base_url).hostname or "localhost"
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +145,58 @@ class Settings:
         if not sweep.isdigit():
             problems.append(f"HOLD_SWEEP_SECONDS must be a whole number (0: off), not {sweep!r}")
 
+        broker_url = env.get("BROKER_URL") or None
+        if broker_url is not None and urlsplit(broker_url).scheme not in (
+            "redis",
+            "rediss",
+            "amqp",
+            "amqps",
+        ):
+            problems.append(
+                "BROKER_URL must be a redis:// or amqp:// URL (unset: in-process worker)"
+            )
+
+        smtp_url = env.get("SMTP_URL") or None
+        if smtp_url is not None:
+            smtp = urlsplit(smtp_url)
+            if smtp.scheme not in ("smtp", "smtps") or not smtp.hostname:
+                problems.append(
+                    "SMTP_URL must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465"
+                )
+        elif mode == "production":
+            problems.append(
+                "SMTP_URL is required in production (emails would only be written to files)"
+            )
+
+        practice_name = env.get("PRACTICE_NAME", "Harbour Couples Counselling")
+        sender_host = urlsplit(base_url).hostname or "localhost"
+        mail_from = env.get("MAIL_FROM", f"{practice_name} <bookings@{sender_host}>")
+        reply_to = env.get("MAIL_REPLY_TO") or None
+        for name, value in (("MAIL_FROM", mail_from), ("MAIL_REPLY_TO", reply_to)):
+            if value is not None and not _is_address(value):
+                problems.append(
+                    f"{name} must be an email address, optionally with a name: Name <a@b.org>"
+                )
+
+        reminder = env.get("REMINDER_HOURS", "24")
+        if not reminder.isdigit():
+            problems.append(
+                f"REMINDER_HOURS must be a whole number of hours (0: none), not {reminder!r}"
+            )
+
+        poll = env.get("OUTBOX_POLL_SECONDS", "0.5")
+        try:
+            poll_seconds = float(poll)
+            if not 0.01 <= poll_seconds <= 60:
+                raise ValueError
+        except ValueError:
+            poll_seconds = 0.5
+            problems.append(f"OUTBOX_POLL_SECONDS must be between 0.01 and 60, not {poll!r}")
+
+        lease = env.get("OUTBOX_LEASE_SECONDS", "300")
+        if not lease.isdigit() or int(lease) < 1:
+            problems.append(f"OUTBOX_LEASE_SECONDS must be a positive whole number, not {lease!r}")
+
         support_file = env.get("SUPPORT_RESOURCES_FILE") or None
         if support_file is not None and not Path(support_file).is_file():
             problems.append(f"SUPPORT_RESOURCES_FILE names no file: {support_file}")
@@ -137,7 +209,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             public_base_url=base_url.rstrip("/"),
-            practice_name=env.get("PRACTICE_NAME", "Harbour Couples Counselling"),
+            practice_name=practice_name,
             practice_timezone=practice_tz,
             secret_key=secret_key or _development_secret(data_dir),
             log_level=log_level,
@@ -146,7 +218,23 @@ class Settings:
             rate_limit_per_minute=int(rate) if rate.isdigit() else 20,
             support_file=support_file,
             hold_sweep_seconds=int(sweep) if sweep.isdigit() else 60,
+            broker_url=broker_url,
+            smtp_url=smtp_url,
+            mail_from=mail_from,
+            mail_reply_to=reply_to,
+            practice_address=env.get(
+                "PRACTICE_ADDRESS", "Suite 210, 100 Harbour Street, Toronto, ON M5J 0A1"
+            ),
+            reminder_hours=int(reminder) if reminder.isdigit() else 24,
+            outbox_poll_seconds=poll_seconds,
+            embedded_worker=env.get("BOOKING_EMBEDDED_WORKER", "1") != "0",
+            outbox_lease_seconds=int(lease) if lease.isdigit() else 300,
         )
+
+
+def _is_address(value: str) -> bool:
+    _, address = parseaddr(value)
+    return "@" in address and " " not in address
 
 
 def _development_secret(data_dir: Path) -> str:

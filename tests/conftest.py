@@ -16,6 +16,8 @@ os.environ["BOOKING_DATA_DIR"] = _DATA_DIR
 os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
 # Tests expire holds through the clock they control, not a background loop.
 os.environ["HOLD_SWEEP_SECONDS"] = "0"
+# Suites that deliver messages start their own workers.
+os.environ["BOOKING_EMBEDDED_WORKER"] = "0"
 os.environ.pop("DATABASE_URL", None)
 
 pytest_plugins = ["tests.fixtures.databases"]

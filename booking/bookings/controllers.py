@@ -69,6 +69,20 @@ class BookingController(Controller):
     ) -> BookingView:
         return await bookings.view(manage_token)
 
+    @get(
+        "/{manage_token:str}/invite.ics",
+        summary="The booking as a calendar file (same event as the emails)",
+        media_type="text/calendar",
+    )
+    async def calendar_file(
+        self, manage_token: FromPath[str], bookings: NamedDependency[BookingService]
+    ) -> Response[bytes]:
+        return Response(
+            await bookings.calendar_file(manage_token),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="consultation.ics"'},
+        )
+
     @post("/{manage_token:str}/cancel", summary="Cancel a booking", status_code=200)
     async def cancel(
         self,

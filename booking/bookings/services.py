@@ -38,6 +38,12 @@ from booking.bookings.validation import CleanBooking, parse_instant, validate_bo
 from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
 from booking.intake.consents import Support
 from booking.intake.crypto import Keyring
+from booking.notifications.outbox import (
+    Recipients,
+    drop_pending_reminders,
+    queue_messages,
+    queue_reminders,
+)
 from booking.scheduling.services import AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 from booking.settings import Settings
@@ -109,6 +115,9 @@ class BookingService:
         self.availability = availability
         self.support = support
         self.links = Links(settings)
+        self.reminder_lead = (
+            timedelta(hours=settings.reminder_hours) if settings.reminder_hours else None
+        )
 
     # -- create -----------------------------------------------------------------------------
 
@@ -249,6 +258,11 @@ class BookingService:
                 )
             )
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
+        if not needs_deposit:
+            await self._announce(booking_id, reference, "invitation", 0, therapist, now)
+            await queue_reminders(
+                booking_id, reference, 0, clean.starts_at, self.reminder_lead, now
+            )
         return BookingCreated(
             reference=reference,
             status="pending_payment" if needs_deposit else "confirmed",
@@ -265,6 +279,13 @@ class BookingService:
         )
 
     # -- manage -----------------------------------------------------------------------------
+
+    async def calendar_file(self, manage_token: str) -> bytes:
+        """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""
+        from booking.notifications.feeds import booking_calendar_file
+
+        booking = await self._by_manage_token(manage_token)
+        return await booking_calendar_file(booking["id"], self.settings, self.clock)
 
     async def view(self, manage_token: str) -> BookingView:
         booking = await self._by_manage_token(manage_token)
@@ -291,6 +312,17 @@ class BookingService:
                     Booking.updated_at: now,
                 }
             ).where(Booking._meta.primary_key == booking["id"])
+            await drop_pending_reminders(booking["id"])
+            if current["status"] == "confirmed":  # an unpaid hold was never in a calendar
+                therapist = await _therapist(current["therapist"])
+                await self._announce(
+                    booking["id"],
+                    current["reference"],
+                    "cancellation",
+                    current["sequence"] + 1,
+                    therapist,
+                    now,
+                )
             await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
         # Deposits are not taken online yet, so there is never anything to refund.
         return Cancelled(status="cancelled", refund=None)
@@ -336,9 +368,33 @@ class BookingService:
                 await record_event(
                     "couple", "booking.rescheduled", current["reference"], "", client, now
                 )
+                if current["status"] == "confirmed":
+                    sequence = current["sequence"] + 1
+                    reference = current["reference"]
+                    await drop_pending_reminders(booking["id"])
+                    await self._announce(
+                        booking["id"], reference, "update", sequence, therapist, now
+                    )
+                    await queue_reminders(
+                        booking["id"], reference, sequence, new_start, self.reminder_lead, now
+                    )
         except ExclusionViolationError:
             raise _slot_taken() from None
         return await self._view(await _reload(booking["id"]))
+
+    async def _announce(
+        self,
+        booking_id: int,
+        reference: str,
+        kind: str,
+        sequence: int,
+        therapist: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Queue one message per recipient, in the transaction of the change it announces."""
+        wants_email = bool(therapist["email"]) and therapist["email_invitations"]
+        recipients = Recipients(therapist=wants_email).all()
+        await queue_messages(booking_id, reference, kind, sequence, recipients, now)
 
     async def _by_manage_token(self, token: str) -> dict[str, Any]:
         gone = NotFound("This booking link is not valid or has expired.")
@@ -433,6 +489,13 @@ def _slot_taken() -> SlotUnavailable:
 def _request_hash(data: BookingIn) -> str:
     canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
     return hashlib.sha256(canonical).hexdigest()
+
+
+async def _therapist(therapist_id: int) -> dict[str, Any]:
+    therapist = await Therapist.select().where(Therapist._meta.primary_key == therapist_id).first()
+    if therapist is None:
+        raise NotFound("This booking's therapist no longer exists.")
+    return therapist
 
 
 async def _reload(booking_id: int) -> dict[str, Any]:

@@ -104,6 +104,8 @@ async def validate_booking(data: BookingIn, availability: AvailabilityService) -
             collect(error)
 
     partners = _partners(data.partners, problems)
+    if mode == "phone" and partners and not partners[0].phone:
+        problems.append(FieldError("partners[0].phone", "Give a number for us to call you on."))
 
     questionnaire = load_questionnaire()
     couple: dict[str, object] = {}

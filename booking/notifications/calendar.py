@@ -77,12 +77,14 @@ def build_invitation(event: ConsultationEvent, method: Method) -> bytes:
     """An iTIP message for one booking: REQUEST to invite or move, CANCEL to remove, PUBLISH
     for a plain "add to my calendar" file (which, per RFC 5546 §3.2.1, lists no attendees).
 
-    Raises ValueError for a contradiction (a REQUEST or PUBLISH of a cancelled event).
+    A PUBLISH of a cancelled event (the manage page's file after a cancellation) carries
+    STATUS:CANCELLED, so a calendar that imported it drops it. Raises ValueError for a
+    contradiction: a REQUEST of a cancelled event.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if method != "CANCEL" and event.cancelled:
-        raise ValueError(f"a cancelled event is sent with METHOD:CANCEL, not {method}")
+    if method == "REQUEST" and event.cancelled:
+        raise ValueError("a cancelled event is sent with METHOD:CANCEL, not REQUEST")
     calendar = _calendar(method)
     calendar.add_component(_vevent(event, method, with_attendees=method != "PUBLISH"))
     return _serialize(calendar)

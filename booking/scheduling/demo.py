@@ -57,6 +57,8 @@ THERAPISTS: list[dict[str, Any]] = [
         "languages": ["English", "French"],
         "modes": ["in_person", "video", "phone"],
         "types": ["intro-call", "couples-consultation"],
+        "email": "amara.okafor@harbour-counselling.example",
+        "video_url": "https://video.harbour-counselling.example/amara-okafor",
         "weekly": [(d, time(9), time(12)) for d in (MON, TUE, WED, THU)]
         + [(d, time(13), time(17)) for d in (MON, TUE, WED, THU)]
         + [(FRI, time(9), time(13))],
@@ -71,6 +73,8 @@ THERAPISTS: list[dict[str, Any]] = [
         "languages": ["English", "Spanish"],
         "modes": ["video", "phone"],
         "types": ["intro-call", "couples-consultation"],
+        "email": "daniel.reyes@harbour-counselling.example",
+        "video_url": "https://video.harbour-counselling.example/daniel-reyes",
         "weekly": [(d, time(10), time(18)) for d in (TUE, WED, THU, FRI)]
         + [(SAT, time(9), time(13))],
     },
@@ -84,6 +88,10 @@ THERAPISTS: list[dict[str, Any]] = [
         "languages": ["English", "Hindi", "Punjabi"],
         "modes": ["in_person", "video"],
         "types": ["couples-consultation"],
+        "email": "priya.sharma@harbour-counselling.example",
+        # Priya follows her calendar feed instead of invitation emails.
+        "email_invitations": False,
+        "video_url": "https://video.harbour-counselling.example/priya-sharma",
         "weekly": [(d, time(12), time(20)) for d in (MON, WED)] + [(SAT, time(9), time(13))],
     },
 ]

@@ -29,6 +29,13 @@ class Therapist(Table, tablename="therapists"):
     active = Boolean(default=True)
     position = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    email = Varchar(length=254, default="")
+    # Off: no invitation emails for this therapist; they follow their calendar feed instead.
+    email_invitations = Boolean(default=True)
+    video_url = Varchar(length=500, default="")
+    # sha256 of the calendar feed's token (derived, like every link token).
+    feed_token_hash = Varchar(length=64, null=True, default=None)
+    feed_generation = Integer(default=0)
 
 
 class ConsultationType(Table, tablename="consultation_types"):

@@ -46,6 +46,7 @@ def test_demo_refuses_a_production_database(tmp_path: Path) -> None:
         BOOKING_SECRET_KEY="x" * 40,
         PUBLIC_BASE_URL="https://book.example.org",
         BOOKING_DATA_KEY="k1:" + "A" * 43 + "=",
+        SMTP_URL="smtp://mail.example.org:587",
     )
     assert result.returncode != 0
     assert "not added to a production database" in result.stderr

@@ -59,6 +59,7 @@ def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
             "BOOKING_SECRET_KEY": "k" * 40,
             "DATABASE_URL": "postgresql://booking@db/booking",
             "BOOKING_DATA_KEY": "k2:" + "A" * 43 + "=",
+            "SMTP_URL": "smtp://mail.example.org:587?starttls=1",
         }
     )
     assert settings.is_production

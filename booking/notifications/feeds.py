@@ -1,0 +1,92 @@
+"""A therapist's private calendar feed, and the booking's own "add to calendar" file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from booking.bookings.tables import Booking
+from booking.errors import NotFound
+from booking.notifications.calendar import build_feed, build_invitation
+from booking.notifications.delivery import event_for, load_facts
+from booking.scheduling.tables import Therapist
+from booking.settings import Settings
+from booking.timezones import Clock, utc_now
+from booking.tokens import derive_token, looks_like_token, token_hash
+
+# Consultations of the last week stay in the feed, so a therapist can still look them up.
+FEED_PAST = timedelta(days=7)
+
+
+class FeedService:
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def _url(self, slug: str, generation: int) -> tuple[str, str]:
+        token = derive_token(self.settings.secret_key, "feed", slug, generation)
+        return token, f"{self.settings.public_base_url}/feeds/{token}.ics"
+
+    async def url_for(self, slug: str) -> str:
+        """The therapist's current feed URL (its token's hash is stored on first use)."""
+        therapist = await _therapist(slug)
+        token, url = self._url(slug, therapist["feed_generation"])
+        if therapist["feed_token_hash"] != token_hash(token):
+            await Therapist.update({Therapist.feed_token_hash: token_hash(token)}).where(
+                Therapist.slug == slug
+            )
+        return url
+
+    async def rotate(self, slug: str) -> str:
+        """A new feed URL for the therapist; the old one answers 404 from now on."""
+        therapist = await _therapist(slug)
+        generation = therapist["feed_generation"] + 1
+        token, url = self._url(slug, generation)
+        await Therapist.update(
+            {Therapist.feed_generation: generation, Therapist.feed_token_hash: token_hash(token)}
+        ).where(Therapist.slug == slug)
+        return url
+
+    async def feed(self, token: str) -> bytes:
+        """Upcoming confirmed consultations: times, type, mode, the couple's first names."""
+        gone = NotFound("No calendar feed here.")
+        if not looks_like_token(token):
+            raise gone
+        therapist = (
+            await Therapist.select().where(Therapist.feed_token_hash == token_hash(token)).first()
+        )
+        if therapist is None:
+            raise gone
+        now = self.clock()
+        ids = await (
+            Booking.select(Booking._meta.primary_key)
+            .where(
+                (Booking.therapist == therapist["id"])
+                & (Booking.status == "confirmed")
+                & (Booking.starts_at >= now - FEED_PAST)
+            )
+            .order_by(Booking.starts_at)
+            .output(as_list=True)
+        )
+        events = []
+        for booking_id in ids:
+            facts = await load_facts(booking_id)
+            if facts is not None:
+                events.append(event_for(facts, self.settings, now, for_feed=True))
+        return build_feed(f"{therapist['name']}: consultations", events)
+
+
+async def booking_calendar_file(booking_id: int, settings: Settings, clock: Clock) -> bytes:
+    """The booking's one event as it stands (METHOD:PUBLISH; STATUS:CANCELLED once cancelled),
+    with the same UID and SEQUENCE as its emails."""
+    facts = await load_facts(booking_id)
+    if facts is None:
+        raise NotFound("This booking no longer exists.")
+    return build_invitation(event_for(facts, settings, clock()), "PUBLISH")
+
+
+async def _therapist(slug: str) -> dict[str, Any]:
+    therapist = await Therapist.select().where(Therapist.slug == slug).first()
+    if therapist is None:
+        raise NotFound(f"No therapist '{slug}'.")
+    return therapist

@@ -1,0 +1,251 @@
+"""The outbox: rows written with the booking change that causes them, claimed with a lease.
+
+Writers call `queue_*` inside their own transaction, so a message exists exactly when the
+change that causes it committed. Workers claim due rows (`claim_due`), hand their ids to the
+broker, and record the outcome (`mark_sent`, `mark_failed_attempt`, `mark_skipped`). A claim is
+a lease: a row whose worker died is claimed again once the lease runs out, and the outbox alone
+decides when a failed attempt is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from booking.notifications.tables import OutboxMessage
+
+# Retry schedule for temporary failures: 1, 2, 4, ... minutes, capped at an hour.
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+PARTNERS = ("partner:1", "partner:2")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who receives a booking's messages: both partners, and the therapist when they want it."""
+
+    therapist: bool
+
+    def all(self) -> tuple[str, ...]:
+        return (*PARTNERS, "therapist") if self.therapist else PARTNERS
+
+
+def idempotency_key(reference: str, kind: str, sequence: int, recipient: str) -> str:
+    return f"{reference}:{kind}:{sequence}:{recipient}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt."""
+    delay: timedelta = FIRST_RETRY * (2 ** max(attempts - 1, 0))
+    return min(delay, LONGEST_RETRY)
+
+
+async def queue_messages(
+    booking_id: int,
+    reference: str,
+    kind: str,
+    sequence: int,
+    recipients: Iterable[str],
+    now: datetime,
+) -> None:
+    """One row per recipient for a booking change (inside the caller's transaction)."""
+    rows = [
+        OutboxMessage(
+            booking=booking_id,
+            kind=kind,
+            recipient=recipient,
+            sequence=sequence,
+            idempotency_key=idempotency_key(reference, kind, sequence, recipient),
+            status="pending",
+            due_at=now,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for recipient in recipients
+    ]
+    if rows:
+        await OutboxMessage.insert(*rows).on_conflict(action="DO NOTHING")
+
+
+async def queue_reminders(
+    booking_id: int,
+    reference: str,
+    sequence: int,
+    starts_at: datetime,
+    before: timedelta | None,
+    now: datetime,
+) -> None:
+    """Reminders for both partners, due `before` the start (none if that moment has passed,
+    or if reminders are off)."""
+    if before is None:
+        return
+    due = starts_at - before
+    if due <= now:
+        return
+    await OutboxMessage.insert(
+        *[
+            OutboxMessage(
+                booking=booking_id,
+                kind="reminder",
+                recipient=recipient,
+                sequence=sequence,
+                idempotency_key=idempotency_key(reference, "reminder", sequence, recipient),
+                status="pending",
+                due_at=due,
+                next_attempt_at=due,
+                created_at=now,
+            )
+            for recipient in PARTNERS
+        ]
+    ).on_conflict(action="DO NOTHING")
+
+
+async def drop_pending_reminders(booking_id: int) -> None:
+    """A moved or cancelled booking's earlier reminders are never sent."""
+    await OutboxMessage.update(
+        {OutboxMessage.status: "skipped", OutboxMessage.last_error: "superseded"}
+    ).where(
+        (OutboxMessage.booking == booking_id)
+        & (OutboxMessage.kind == "reminder")
+        & (OutboxMessage.status == "pending")
+    )
+
+
+async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
+    """Claim up to `limit` due rows for `lease`; returns their ids.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers claiming at once take different rows.
+    SQLite: the claim runs in BEGIN IMMEDIATE, one writer at a time.
+    """
+    from booking.bookings.services import write_transaction
+
+    engine = OutboxMessage._meta.db
+    async with write_transaction():
+        if engine.engine_type == "postgres":
+            rows = await OutboxMessage.raw(
+                "UPDATE outbox_messages SET lease_until = {} WHERE id IN ("
+                " SELECT id FROM outbox_messages"
+                " WHERE status = 'pending' AND due_at <= {} AND next_attempt_at <= {}"
+                " AND (lease_until IS NULL OR lease_until < {})"
+                " ORDER BY due_at, id LIMIT {} FOR UPDATE SKIP LOCKED"
+                ") RETURNING id",
+                now + lease,
+                now,
+                now,
+                now,
+                limit,
+            )
+        else:
+            due = await (
+                OutboxMessage.select(OutboxMessage._meta.primary_key)
+                .where(_claimable(now))
+                .order_by(OutboxMessage.due_at)
+                .order_by(OutboxMessage._meta.primary_key)
+                .limit(limit)
+            )
+            ids = [r["id"] for r in due]
+            if ids:
+                await OutboxMessage.update({OutboxMessage.lease_until: now + lease}).where(
+                    OutboxMessage._meta.primary_key.is_in(ids)
+                )
+            rows = [{"id": i} for i in ids]
+    return [int(r["id"]) for r in rows]
+
+
+def _claimable(now: datetime) -> Any:
+    return (
+        (OutboxMessage.status == "pending")
+        & (OutboxMessage.due_at <= now)
+        & (OutboxMessage.next_attempt_at <= now)
+        & (OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until < now))
+    )
+
+
+async def release(ids: list[int]) -> None:
+    """Give claimed rows back at once (their hand-off to the broker failed)."""
+    if ids:
+        await OutboxMessage.update({OutboxMessage.lease_until: None}).where(
+            OutboxMessage._meta.primary_key.is_in(ids) & (OutboxMessage.status == "pending")
+        )
+
+
+async def load(message_id: int) -> dict[str, Any] | None:
+    return await OutboxMessage.select().where(OutboxMessage._meta.primary_key == message_id).first()
+
+
+async def mark_sent(message_id: int, smtp_message_id: str, now: datetime) -> None:
+    await OutboxMessage.update(
+        {
+            OutboxMessage.status: "sent",
+            OutboxMessage.sent_at: now,
+            OutboxMessage.message_id: smtp_message_id,
+            OutboxMessage.lease_until: None,
+            OutboxMessage.attempts: OutboxMessage.attempts + 1,
+        }
+    ).where((OutboxMessage._meta.primary_key == message_id) & (OutboxMessage.status == "pending"))
+
+
+async def mark_skipped(message_id: int, reason: str) -> None:
+    await OutboxMessage.update(
+        {
+            OutboxMessage.status: "skipped",
+            OutboxMessage.last_error: reason,
+            OutboxMessage.lease_until: None,
+        }
+    ).where((OutboxMessage._meta.primary_key == message_id) & (OutboxMessage.status == "pending"))
+
+
+async def mark_failed_attempt(message_id: int, error: str, permanent: bool, now: datetime) -> str:
+    """Record a failed attempt: retried later with backoff, or failed for good. Returns the
+    row's new status."""
+    row = await load(message_id)
+    if row is None or row["status"] != "pending":
+        return row["status"] if row else "missing"
+    attempts = row["attempts"] + 1
+    status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
+    await OutboxMessage.update(
+        {
+            OutboxMessage.status: status,
+            OutboxMessage.attempts: attempts,
+            OutboxMessage.last_error: error[:2000],
+            OutboxMessage.next_attempt_at: now + retry_delay(attempts),
+            OutboxMessage.lease_until: None,
+        }
+    ).where((OutboxMessage._meta.primary_key == message_id) & (OutboxMessage.status == "pending"))
+    return status
+
+
+async def failed_messages() -> list[dict[str, Any]]:
+    """Rows that gave up, for the operator, newest first."""
+    return await (
+        OutboxMessage.select(
+            OutboxMessage._meta.primary_key,
+            OutboxMessage.booking.reference.as_alias("reference"),
+            OutboxMessage.kind,
+            OutboxMessage.recipient,
+            OutboxMessage.sequence,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.created_at,
+        )
+        .where(OutboxMessage.status == "failed")
+        .order_by(OutboxMessage.created_at, ascending=False)
+    )
+
+
+async def redrive(message_ids: list[int] | None, now: datetime) -> int:
+    """Put failed rows back in line (all of them when `message_ids` is None)."""
+    query = OutboxMessage.update(
+        {
+            OutboxMessage.status: "pending",
+            OutboxMessage.attempts: 0,
+            OutboxMessage.next_attempt_at: now,
+            OutboxMessage.lease_until: None,
+        }
+    ).where(OutboxMessage.status == "failed")
+    if message_ids is not None:
+        query = query.where(OutboxMessage._meta.primary_key.is_in(message_ids or [0]))
+    return len(await query.returning(OutboxMessage._meta.primary_key))

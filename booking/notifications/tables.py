@@ -1,0 +1,34 @@
+"""The outbox: every message that leaves the system is first a row here."""
+
+from __future__ import annotations
+
+from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from booking.bookings.tables import Booking
+
+# pending -> sent | failed | skipped (superseded by a later change, or no longer relevant)
+OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
+
+
+class OutboxMessage(Table, tablename="outbox_messages"):
+    booking = ForeignKey(references=Booking, null=False, on_delete=OnDelete.cascade)
+    # invitation | update | cancellation | reminder
+    kind = Varchar(length=20)
+    # "partner:1", "partner:2" or "therapist"
+    recipient = Varchar(length=20)
+    # The calendar SEQUENCE the message speaks for.
+    sequence = Integer(default=0)
+    # booking reference, kind, sequence and recipient: one message, whatever happens.
+    idempotency_key = Varchar(length=120, unique=True)
+    status = Varchar(length=10, default="pending")
+    due_at = Timestamptz()
+    next_attempt_at = Timestamptz()
+    # A worker that claims the row owns it until then; past it, the row can be claimed again.
+    lease_until = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    message_id = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,243 @@
+"""Dramatiq: the broker by BROKER_URL, the delivery actor, and the outbox relay.
+
+- No BROKER_URL: an in-memory broker and an in-process worker, started with the web server.
+- `redis://`: RedisBroker. `amqp://`: RabbitmqBroker with publisher confirms.
+
+The relay claims due outbox rows with a lease and hands their ids to the broker; the actor
+delivers one row. The outbox alone owns retries, so the actor runs with Dramatiq's retries off.
+Actors are async and run on the AsyncIO middleware's own event loop, which opens its own
+database pool (booking.db.LoopLocalPostgresEngine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO, Middleware
+
+from booking.db import close_pool, make_engine, open_pool, use_engine
+from booking.notifications import outbox
+from booking.notifications.delivery import Deliverer
+from booking.notifications.transport import transport_for
+from booking.settings import Settings
+from booking.timezones import Clock, utc_now
+
+log = logging.getLogger("booking.outbox")
+
+QUEUE = "notifications"
+# How long a claimed row stays with the worker that claimed it (OUTBOX_LEASE_SECONDS).
+LEASE = timedelta(minutes=5)
+BATCH = 100
+# How long a delivery may take before Dramatiq interrupts it (SMTP timeouts are shorter).
+TIME_LIMIT_MS = 3 * 60 * 1000
+
+
+@dataclass
+class Runtime:
+    """What the actor needs in this process: set by the worker middleware or the embedded
+    setup before any message is processed."""
+
+    deliverer: Deliverer | None = None
+
+
+RUNTIME = Runtime()
+
+
+async def deliver_message(outbox_id: int) -> None:
+    """Deliver one outbox row (idempotent: a row already done is left alone)."""
+    if RUNTIME.deliverer is None:
+        raise RuntimeError("the notifications runtime is not configured in this process")
+    await RUNTIME.deliverer.deliver(outbox_id)
+
+
+def make_broker(url: str | None) -> dramatiq.Broker:
+    """The broker BROKER_URL names, with async actor support, and the delivery actor declared."""
+    broker: dramatiq.Broker
+    if url is None:
+        broker = StubBroker()
+    elif urlsplit(url).scheme in ("redis", "rediss"):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+    else:
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+    broker.add_middleware(AsyncIO())
+    declare_actor(broker)
+    return broker
+
+
+def declare_actor(broker: dramatiq.Broker) -> dramatiq.Actor[[int], None]:
+    """The delivery actor, bound to `broker` (one process may build several brokers)."""
+    return dramatiq.Actor(
+        deliver_message,
+        broker=broker,
+        actor_name="deliver_message",
+        queue_name=QUEUE,
+        priority=0,
+        options={"max_retries": 0, "time_limit": TIME_LIMIT_MS},
+    )
+
+
+def enqueue(broker: dramatiq.Broker, outbox_id: int) -> None:
+    """Hand one row to the broker (blocking; raises when the broker is unreachable)."""
+    broker.enqueue(
+        dramatiq.Message(
+            queue_name=QUEUE,
+            actor_name="deliver_message",
+            args=(outbox_id,),
+            kwargs={},
+            options={},
+        )
+    )
+
+
+async def relay_once(
+    send: Callable[[int], None], clock: Clock, batch: int = BATCH, lease: timedelta = LEASE
+) -> int:
+    """Claim due rows and hand them to the broker; returns how many were handed over.
+
+    If the broker refuses, the unsent rows are released at once for the next round (the
+    bookings that caused them are safe in the database meanwhile).
+    """
+    ids = await outbox.claim_due(clock(), lease, batch)
+    for index, outbox_id in enumerate(ids):
+        try:
+            await asyncio.to_thread(send, outbox_id)
+        except Exception as exc:  # any broker failure: keep the rows for later
+            await outbox.release(ids[index:])
+            log.warning("broker unreachable, %s message(s) wait: %s", len(ids) - index, exc)
+            raise BrokerUnavailable(str(exc)) from exc
+    return len(ids)
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+async def relay_forever(
+    send: Callable[[int], None],
+    clock: Clock,
+    poll_seconds: float,
+    stop: threading.Event,
+    lease: timedelta = LEASE,
+) -> None:
+    """Relay until `stop` is set: at once while there is work, every `poll_seconds` otherwise,
+    backing off up to 30 s while the broker or the database is unreachable."""
+    backoff = poll_seconds
+    while not stop.is_set():
+        try:
+            handed = await relay_once(send, clock, lease=lease)
+            backoff = poll_seconds
+        except BrokerUnavailable:
+            handed = 0
+            backoff = min(backoff * 2, 30.0)
+        except Exception:
+            log.exception("outbox relay failed; trying again")
+            handed = 0
+            backoff = min(backoff * 2, 30.0)
+        if handed < BATCH:
+            await asyncio.to_thread(stop.wait, backoff)
+
+
+class OutboxWorker(Middleware):
+    """Runs inside each Dramatiq worker process: configures the database and the deliverer,
+    and runs the outbox relay in a thread of its own."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now, engine: Any = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        # The web process's own engine in embedded mode; a worker process makes its own.
+        self.engine: Any = engine
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.engine is None:
+            self.engine = make_engine(self.settings)
+            use_engine(self.engine)
+        transport = transport_for(self.settings.smtp_url, self.settings.mail_directory)
+        RUNTIME.deliverer = Deliverer(self.settings, transport, self.clock)
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(open_pool(self.engine))
+        self.stop.clear()
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self._relay(broker)), name="outbox-relay", daemon=True
+        )
+        self.thread.start()
+
+    async def _relay(self, broker: dramatiq.Broker) -> None:
+        await open_pool(self.engine)
+        try:
+            await relay_forever(
+                lambda i: enqueue(broker, i),
+                self.clock,
+                self.settings.outbox_poll_seconds,
+                self.stop,
+                timedelta(seconds=self.settings.outbox_lease_seconds),
+            )
+        finally:
+            await close_pool(self.engine)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None and self.engine is not None:
+            loop_thread.run_coroutine(close_pool(self.engine))
+
+
+def worker_broker(settings: Settings, clock: Clock = utc_now) -> dramatiq.Broker:
+    """The broker of a `booking worker` process, with the outbox middleware."""
+    broker = make_broker(settings.broker_url)
+    broker.add_middleware(OutboxWorker(settings, clock))
+    dramatiq.set_broker(broker)
+    return broker
+
+
+class EmbeddedWorker:
+    """The in-process worker of a web server without BROKER_URL: an in-memory broker, worker
+    threads, and the relay; made durable by the outbox (a restart re-drives unsent rows)."""
+
+    def __init__(self, settings: Settings, engine: Any, clock: Clock = utc_now) -> None:
+        self.broker = make_broker(None)
+        self.broker.add_middleware(OutboxWorker(settings, clock, engine))
+        self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+def broker_state(url: str | None) -> str:
+    """ "embedded", "ok" or "unreachable" (blocking; at most about a second)."""
+    if url is None:
+        return "embedded"
+    parts = urlsplit(url)
+    try:
+        if parts.scheme in ("redis", "rediss"):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+        else:
+            port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
+            socket.create_connection((parts.hostname or "localhost", port), timeout=1).close()
+    except Exception:
+        return "unreachable"
+    return "ok"
