@@ -194,9 +194,7 @@ async def _reschedule_page(
     window_first: date | None = None
     if view.can_reschedule:
         window = parse_window(start, None, view.timezone)
-        result = await availability.find(
-            view.consultation_type, view.therapist, window.first, tz=tz
-        )
+        result = await bookings.reschedule_options(token, window.first, tz)
         window_first = window.first or today
         days = slots_by_day(result, {view.therapist: context["therapist_name"]})
     return Template(

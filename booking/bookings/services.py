@@ -15,7 +15,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,10 +44,10 @@ from booking.notifications.outbox import (
     queue_messages,
     queue_reminders,
 )
-from booking.scheduling.services import AvailabilityService
+from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 from booking.settings import Settings
-from booking.timezones import Clock, rfc3339, zone
+from booking.timezones import Clock, epoch, rfc3339, zone
 from booking.tokens import derive_token, looks_like_token, token_hash
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -279,6 +279,24 @@ class BookingService:
         )
 
     # -- manage -----------------------------------------------------------------------------
+
+    async def reschedule_options(
+        self, manage_token: str, first: date | None, tz: ZoneInfo
+    ) -> Availability:
+        """Open times to move the booking to: same therapist and type, its own time free."""
+        booking = await self._by_manage_token(manage_token)
+        kind = (
+            await ConsultationType.select(ConsultationType.slug)
+            .where(ConsultationType._meta.primary_key == booking["consultation_type"])
+            .first()
+        )
+        therapist = await _therapist(booking["therapist"])
+        assert kind is not None
+        found = await self.availability.find(
+            kind["slug"], therapist["slug"], first, tz=tz, moving=booking["id"]
+        )
+        current = epoch(booking["starts_at"])
+        return Availability(found.timezone, [s for s in found.slots if s.start != current])
 
     async def calendar_file(self, manage_token: str) -> bytes:
         """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""

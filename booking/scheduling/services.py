@@ -154,11 +154,14 @@ class AvailabilityService:
         last: date | None = None,
         tz: ZoneInfo | None = None,
         now: datetime | None = None,
+        moving: int | None = None,
     ) -> Availability:
         """Slots whose start falls on a date from `first` to `last` (inclusive) in `tz`.
 
         `tz` defaults to the therapist's zone (for "any", the practice's); `first` to today
-        there and `last` to 13 days after `first`.
+        there and `last` to 13 days after `first`. `moving` names a booking being moved: its
+        own time counts as free, and its therapist is offered even when no longer taking new
+        couples.
         """
         now = now or self.clock()
         type_row = await load_type_row(consultation_type)
@@ -178,8 +181,10 @@ class AvailabilityService:
                 "end", f"The window may span at most {MAX_WINDOW_DAYS} days after its start."
             )
         window_start, window_end = day_bounds(first, last, viewer_zone)
-        bookable = [t for t in therapists if t["accepting_new_couples"]]
-        calendars = await load_calendars(type_row, bookable, window_start, window_end, now)
+        bookable = [t for t in therapists if t["accepting_new_couples"] or moving is not None]
+        calendars = await load_calendars(
+            type_row, bookable, window_start, window_end, now, exclude_booking=moving
+        )
         policy = policy_of(type_row)
         per_therapist = [
             compute_slots(c, policy, window_start, window_end, epoch(now)) for c in calendars

@@ -247,3 +247,20 @@ async def test_the_daily_cap_holds(client: AsyncClient, practice: Practice) -> N
     await book(client, start=AT_9)
     response = await client.post("/api/v1/bookings", json=booking_request(AT_11))
     assert response.status_code == 409
+
+
+async def test_a_couple_can_still_move_when_their_therapist_stops_taking_new_couples(
+    client: AsyncClient, practice: Practice
+) -> None:
+    from booking.scheduling.tables import Therapist
+
+    token = manage_token((await book(client))["manage_url"])
+    await Therapist.update({Therapist.accepting_new_couples: False}).where(Therapist.slug == "ana")
+
+    moved = await client.post(f"/api/v1/bookings/{token}/reschedule", json={"start": AT_9})
+    page = await client.get(f"/manage/{token}/reschedule", headers={"Accept": "text/html"})
+
+    assert moved.status_code == 200
+    assert page.status_code == 200
+    # Times that overlap only the booking's own (now 09:00) slot are offered to move to.
+    assert f'value="{MONDAY}T09:30:00-05:00"' in page.text

@@ -110,7 +110,7 @@ async def test_a_valid_form_books_and_goes_to_the_manage_page(
     assert "Ana Lima" in page
     assert "First conversation, by video" in page
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference_on(page))
-    assert "Sam Park gets their own private link by email" in page
+    assert "Sam Park's email also carries their own private link" in page
     assert "A private link sent to a shared inbox" not in page
 
 
