@@ -17,7 +17,10 @@ DESCRIPTION = "Unique manage tokens; no overlapping live bookings (PostgreSQL co
 
 COMMON = (
     "CREATE UNIQUE INDEX bookings_manage_token_hash ON bookings (manage_token_hash)",
-    "CREATE INDEX bookings_status_hold ON bookings (status, hold_expires_at)",
+    # Partial: it serves the hold sweep only, and never tempts a planner away from
+    # bookings_therapist_starts for the availability query's status filter.
+    "CREATE INDEX bookings_pending_holds ON bookings (hold_expires_at)"
+    " WHERE status = 'pending_payment'",
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 )
 POSTGRES = (
