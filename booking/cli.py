@@ -64,6 +64,9 @@ def demo() -> None:
     settings = _settings()
     if settings.is_production:
         raise click.ClickException("Demo data is not added to a production database.")
+    if not settings.demo_data:
+        click.echo("BOOKING_DEMO_DATA=0: no demo data added.")
+        return
     today = datetime.now().astimezone().date()
     created = _run_with_database(lambda: seed_demo(today))
     click.echo("Added " + ", ".join(created) + "." if created else "Demo data already present.")
