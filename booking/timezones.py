@@ -64,6 +64,51 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+class LocalClock:
+    """Formats many instants as RFC 3339 local times in one zone, fast.
+
+    Offsets are looked up once per UTC hour (recomputed per instant in an hour that contains
+    a clock change) and dates once per local day; the rest is arithmetic. Used for the long
+    lists of slots an availability answer carries.
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._hour_offsets: dict[int, int | None] = {}
+        self._dates: dict[int, str] = {}
+
+    def _offset(self, seconds: int) -> int:
+        hour = seconds // 3600
+        cached = self._hour_offsets.get(hour, -1)
+        if cached is None:  # a clock change inside this hour
+            return _offset_at(seconds, self.tz)
+        if cached != -1:
+            return cached
+        first, last = _offset_at(hour * 3600, self.tz), _offset_at(hour * 3600 + 3599, self.tz)
+        self._hour_offsets[hour] = first if first == last else None
+        return first if first == last else _offset_at(seconds, self.tz)
+
+    def isoformat(self, seconds: int) -> str:
+        offset = self._offset(seconds)
+        local = seconds + offset
+        day, second_of_day = divmod(local, 86400)
+        date_text = self._dates.get(day)
+        if date_text is None:
+            date_text = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+            self._dates[day] = date_text
+        hours, rest = divmod(second_of_day, 3600)
+        minutes, secs = divmod(rest, 60)
+        sign = "-" if offset < 0 else "+"
+        off_h, off_m = divmod(abs(offset) // 60, 60)
+        return f"{date_text}T{hours:02d}:{minutes:02d}:{secs:02d}{sign}{off_h:02d}:{off_m:02d}"
+
+
+def _offset_at(seconds: int, tz: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(seconds, tz).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds())
+
+
 def rfc3339(dt: datetime) -> str:
     """RFC 3339 with an explicit offset (never 'Z'-less naive text)."""
     if dt.tzinfo is None:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, Parameter
 from booking.errors import FieldError, ValidationFailed
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-from booking.timezones import from_epoch, parse_zone, rfc3339
+from booking.timezones import LocalClock, parse_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +52,12 @@ def parse_window(start: str | None, end: str | None, tz: str | None) -> WindowQu
 
 
 def availability_out(result: Availability) -> AvailabilityOut:
-    tz = result.timezone
+    local = LocalClock(result.timezone)
     return AvailabilityOut(
-        timezone=tz.key,
+        timezone=result.timezone.key,
         slots=[
             SlotOut(
-                start=rfc3339(from_epoch(s.start, tz)),
-                end=rfc3339(from_epoch(s.end, tz)),
-                therapist=s.therapist,
+                start=local.isoformat(s.start), end=local.isoformat(s.end), therapist=s.therapist
             )
             for s in result.slots
         ],

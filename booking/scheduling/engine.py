@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from heapq import merge
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from booking.timezones import edge_to_epoch, local_date, wall_to_epoch
@@ -76,8 +77,9 @@ class TherapistCalendar:
     booked_starts: Sequence[int] = ()
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Slot:
+class Slot(NamedTuple):
+    """An open slot; tuples order by start, then therapist, as the API lists them."""
+
     start: int
     therapist: str
     end: int
@@ -107,23 +109,29 @@ def compute_slots(
     if policy.daily_cap is not None:
         full_days = Counter(local_date(s, tz) for s in calendar.booked_starts)
 
-    slots: list[Slot] = []
+    by_weekday: dict[int, list[WeeklyHours]] = {}
+    for rule in calendar.weekly:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
+
+    busy_count = len(busy_starts)
+    starts: list[int] = []
     day = local_date(earliest, tz)
     while day <= last_day:
         if policy.daily_cap is not None and full_days[day] >= policy.daily_cap:
             day += timedelta(days=1)
             continue
-        for start_at, end_at in _working_ranges(calendar, day):
+        for start_at, end_at in _working_ranges(calendar, by_weekday, day):
             for start in _candidates(day, start_at, end_at, tz, step, duration):
                 if start < earliest or start >= window_end:
                     continue
                 # The first busy interval ending after `start` is the only one that can overlap.
                 i = bisect_right(busy_ends, start)
-                if i < len(busy_starts) and busy_starts[i] < start + blocked:
+                if i < busy_count and busy_starts[i] < start + blocked:
                     continue
-                slots.append(Slot(start, calendar.therapist, start + duration))
+                starts.append(start)
         day += timedelta(days=1)
-    return slots
+    name = calendar.therapist
+    return [Slot(start, name, start + duration) for start in starts]
 
 
 def merge_slots(per_therapist: Iterable[list[Slot]]) -> list[Slot]:
@@ -147,7 +155,9 @@ def _disjoint(intervals: Sequence[tuple[int, int]]) -> tuple[list[int], list[int
     return starts, ends
 
 
-def _working_ranges(calendar: TherapistCalendar, day: date) -> list[tuple[int, int]]:
+def _working_ranges(
+    calendar: TherapistCalendar, by_weekday: Mapping[int, list[WeeklyHours]], day: date
+) -> list[tuple[int, int]]:
     """The day's working ranges as minutes after local midnight, sorted, overlaps merged.
 
     A range ending at 00:00 runs to the end of the day (minute 1440).
@@ -155,7 +165,7 @@ def _working_ranges(calendar: TherapistCalendar, day: date) -> list[tuple[int, i
     if day in calendar.overrides:
         ranges = calendar.overrides[day]
     else:
-        ranges = [(w.start, w.end) for w in calendar.weekly if w.applies_on(day)]
+        ranges = [(w.start, w.end) for w in by_weekday.get(day.weekday(), ()) if w.applies_on(day)]
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted((_minutes(a), _minutes(b) or 1440) for a, b in ranges):
         if hi <= lo:
@@ -178,13 +188,19 @@ def _candidates(
     midnight = datetime.combine(day, time(0))
     wall_start = midnight + timedelta(minutes=start_minute)
     wall_end = midnight + timedelta(minutes=end_minute)
-    range_start = edge_to_epoch(wall_start, tz)
-    range_end = edge_to_epoch(wall_end, tz)
-    offset_start = datetime.fromtimestamp(range_start, tz).utcoffset()
-    offset_end = datetime.fromtimestamp(range_end, tz).utcoffset()
-    if offset_start == offset_end and wall_to_epoch(wall_start, tz) == range_start:
-        # No clock change inside the range: wall steps are instant steps.
+    aware_start = wall_start.replace(tzinfo=tz)
+    offset = aware_start.utcoffset()
+    if (
+        wall_start.replace(tzinfo=tz, fold=1).utcoffset() == offset
+        and wall_end.replace(tzinfo=tz).utcoffset() == offset
+        and wall_end.replace(tzinfo=tz, fold=1).utcoffset() == offset
+    ):
+        # Both edges exist once and share one offset: no clock change inside the range (a
+        # zone never changes twice in a day), so wall steps are instant steps.
+        range_start = int(aware_start.timestamp())
+        range_end = range_start + (end_minute - start_minute) * MINUTE
         return range(range_start, range_end - duration + 1, step)
+    range_end = edge_to_epoch(wall_end, tz)
     starts: list[int] = []
     wall = wall_start
     while wall < wall_end:

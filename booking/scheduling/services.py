@@ -164,27 +164,30 @@ class AvailabilityService:
         couples.
         """
         now = now or self.clock()
-        type_row = await load_type_row(consultation_type)
-        therapists = await self.therapists_offering(type_row, therapist)
-        if tz is not None:
-            viewer_zone = tz
-        elif therapist == ANY:
-            viewer_zone = zone(self.practice_timezone)
-        else:
-            viewer_zone = zone(therapists[0]["timezone"])
-        first = first or now.astimezone(viewer_zone).date()
-        last = last or first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
-        if last < first:
-            raise ValidationFailed.on("end", "The end date is before the start date.")
-        if (last - first).days > MAX_WINDOW_DAYS:
-            raise ValidationFailed.on(
-                "end", f"The window may span at most {MAX_WINDOW_DAYS} days after its start."
+        # One transaction: on SQLite one connection for every read, on PostgreSQL one
+        # pooled connection and one consistent snapshot.
+        async with Therapist._meta.db.transaction():
+            type_row = await load_type_row(consultation_type)
+            therapists = await self.therapists_offering(type_row, therapist)
+            if tz is not None:
+                viewer_zone = tz
+            elif therapist == ANY:
+                viewer_zone = zone(self.practice_timezone)
+            else:
+                viewer_zone = zone(therapists[0]["timezone"])
+            first = first or now.astimezone(viewer_zone).date()
+            last = last or first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+            if last < first:
+                raise ValidationFailed.on("end", "The end date is before the start date.")
+            if (last - first).days > MAX_WINDOW_DAYS:
+                raise ValidationFailed.on(
+                    "end", f"The window may span at most {MAX_WINDOW_DAYS} days after its start."
+                )
+            window_start, window_end = day_bounds(first, last, viewer_zone)
+            bookable = [t for t in therapists if t["accepting_new_couples"] or moving is not None]
+            calendars = await load_calendars(
+                type_row, bookable, window_start, window_end, now, exclude_booking=moving
             )
-        window_start, window_end = day_bounds(first, last, viewer_zone)
-        bookable = [t for t in therapists if t["accepting_new_couples"] or moving is not None]
-        calendars = await load_calendars(
-            type_row, bookable, window_start, window_end, now, exclude_booking=moving
-        )
         policy = policy_of(type_row)
         per_therapist = [
             compute_slots(c, policy, window_start, window_end, epoch(now)) for c in calendars
