@@ -267,6 +267,23 @@ def _therapist_out(row: dict[str, Any], offered: list[str]) -> TherapistOut:
     )
 
 
+async def _overlapping(
+    table: type[TimeOff] | type[BusyInterval],
+    ids: list[int],
+    lo: datetime,
+    hi: datetime,
+    longest: timedelta,
+) -> list[dict[str, Any]]:
+    """Rows of `table` overlapping [lo, hi), found through (therapist, starts_at) from both
+    ends: a row lasts at most `longest`, so none starting earlier can reach the window."""
+    return await table.select(table.therapist, table.starts_at, table.ends_at).where(
+        table.therapist.is_in(ids)
+        & (table.starts_at >= lo - longest)
+        & (table.starts_at < hi)
+        & (table.ends_at > lo)
+    )
+
+
 async def load_calendars(
     type_row: dict[str, Any],
     therapists: Sequence[dict[str, Any]],
@@ -297,22 +314,8 @@ async def load_calendars(
             & (DateOverride.day >= first_day)
             & (DateOverride.day <= last_day)
         )
-        time_off = await TimeOff.select(
-            TimeOff.therapist, TimeOff.starts_at, TimeOff.ends_at
-        ).where(
-            TimeOff.therapist.is_in(ids)
-            & (TimeOff.starts_at >= lo - MAX_TIME_OFF_SPAN)
-            & (TimeOff.starts_at < hi)
-            & (TimeOff.ends_at > lo)
-        )
-        busy = await BusyInterval.select(
-            BusyInterval.therapist, BusyInterval.starts_at, BusyInterval.ends_at
-        ).where(
-            BusyInterval.therapist.is_in(ids)
-            & (BusyInterval.starts_at >= lo - MAX_BUSY_SPAN)
-            & (BusyInterval.starts_at < hi)
-            & (BusyInterval.ends_at > lo)
-        )
+        time_off = await _overlapping(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN)
+        busy = await _overlapping(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN)
         bookings = await Booking.select(
             Booking._meta.primary_key,
             Booking.therapist,
