@@ -187,6 +187,26 @@ def feed_rotate(therapist: str) -> None:
     click.echo(_run_with_database(lambda: service.rotate(therapist)))
 
 
+@feed.command("invitations")
+@click.argument("therapist")
+@click.argument("choice", type=click.Choice(["on", "off"]))
+def feed_invitations(therapist: str, choice: str) -> None:
+    """Turn a therapist's invitation emails on, or off in favour of their feed."""
+    from booking.scheduling.tables import Therapist
+
+    async def change() -> int:
+        changed = await (
+            Therapist.update({Therapist.email_invitations: choice == "on"})
+            .where(Therapist.slug == therapist)
+            .returning(Therapist.slug)
+        )
+        return len(changed)
+
+    if not _run_with_database(change):
+        raise click.ClickException(f"No therapist '{therapist}'.")
+    click.echo(f"Invitation emails for {therapist}: {choice}.")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
 @click.option("--port", default=8000, type=int, envvar="PORT", show_default=True)

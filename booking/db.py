@@ -82,12 +82,20 @@ class LeanSQLiteEngine(SQLiteEngine):
         return await connection.execute_fetchall(query, args or [])
 
 
+def sqlite_engine(path: str) -> LeanSQLiteEngine:
+    return LeanSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT)
+
+
+def postgres_engine(url: str) -> LoopLocalPostgresEngine:
+    return LoopLocalPostgresEngine(config={"dsn": url})
+
+
 def make_engine(settings: Settings) -> Engine[Any]:
     """The engine the settings describe (no connection is opened here)."""
     if settings.database_url:
-        return LoopLocalPostgresEngine(config={"dsn": settings.database_url})
+        return postgres_engine(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return LeanSQLiteEngine(path=str(settings.sqlite_path), timeout=SQLITE_BUSY_TIMEOUT)
+    return sqlite_engine(str(settings.sqlite_path))
 
 
 def is_postgres(engine: Engine[Any]) -> bool:

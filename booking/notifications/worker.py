@@ -25,8 +25,9 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware
+from piccolo.engine.postgres import PostgresEngine
 
-from booking.db import close_pool, make_engine, open_pool, use_engine
+from booking.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool, use_engine
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
@@ -214,6 +215,9 @@ class EmbeddedWorker:
     threads, and the relay; made durable by the outbox (a restart re-drives unsent rows)."""
 
     def __init__(self, settings: Settings, engine: Any, clock: Clock = utc_now) -> None:
+        if isinstance(engine, PostgresEngine) and not isinstance(engine, LoopLocalPostgresEngine):
+            # The worker's threads run loops of their own; one shared pool would break them.
+            raise TypeError("the in-process worker needs booking.db.postgres_engine(url)")
         self.broker = make_broker(None)
         self.broker.add_middleware(OutboxWorker(settings, clock, engine))
         self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)

@@ -66,3 +66,25 @@ def test_bad_configuration_stops_with_a_message_naming_it(
     result = run(tmp_path, "check", **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_feed_commands_give_rotate_and_switch_invitations(tmp_path: Path) -> None:
+    assert run(tmp_path, "migrate").returncode == 0
+    assert run(tmp_path, "demo").returncode == 0
+
+    first = run(tmp_path, "feed", "url", "amara-okafor")
+    rotated = run(tmp_path, "feed", "rotate", "amara-okafor")
+    off = run(tmp_path, "feed", "invitations", "amara-okafor", "off")
+    unknown = run(tmp_path, "feed", "url", "nobody")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().startswith("http://localhost:8000/feeds/")
+    assert first.stdout.strip().endswith(".ics")
+    assert rotated.stdout.strip() != first.stdout.strip()
+    assert off.returncode == 0
+    with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
+        (flag,) = db.execute(
+            "SELECT email_invitations FROM therapists WHERE slug = 'amara-okafor'"
+        ).fetchone()
+    assert not flag
+    assert unknown.returncode != 0
