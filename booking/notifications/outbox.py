@@ -126,13 +126,14 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
     async with write_transaction():
         if engine.engine_type == "postgres":
             rows = await OutboxMessage.raw(
-                "UPDATE outbox_messages SET lease_until = {} WHERE id IN ("
+                "UPDATE outbox_messages SET lease_until = {}, relayed_at = {} WHERE id IN ("
                 " SELECT id FROM outbox_messages"
                 " WHERE status = 'pending' AND due_at <= {} AND next_attempt_at <= {}"
                 " AND (lease_until IS NULL OR lease_until < {})"
                 " ORDER BY due_at, id LIMIT {} FOR UPDATE SKIP LOCKED"
                 ") RETURNING id",
                 now + lease,
+                now,
                 now,
                 now,
                 now,
@@ -148,9 +149,9 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
             )
             ids = [r["id"] for r in due]
             if ids:
-                await OutboxMessage.update({OutboxMessage.lease_until: now + lease}).where(
-                    OutboxMessage._meta.primary_key.is_in(ids)
-                )
+                await OutboxMessage.update(
+                    {OutboxMessage.lease_until: now + lease, OutboxMessage.relayed_at: now}
+                ).where(OutboxMessage._meta.primary_key.is_in(ids))
             rows = [{"id": i} for i in ids]
     return [int(r["id"]) for r in rows]
 

@@ -27,6 +27,8 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     next_attempt_at = Timestamptz()
     # A worker that claims the row owns it until then; past it, the row can be claimed again.
     lease_until = Timestamptz(null=True, default=None)
+    # When a relay last claimed the row and handed it to the broker.
+    relayed_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Text(default="")
     message_id = Varchar(length=200, default="")
