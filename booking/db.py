@@ -6,7 +6,8 @@ import asyncio
 import io
 import sqlite3
 import weakref
-from contextlib import redirect_stdout
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager, redirect_stdout
 from functools import cache
 from typing import Any
 
@@ -88,6 +89,30 @@ def sqlite_engine(path: str) -> LeanSQLiteEngine:
 
 def postgres_engine(url: str) -> LoopLocalPostgresEngine:
     return LoopLocalPostgresEngine(config={"dsn": url})
+
+
+@asynccontextmanager
+async def read_scope(engine: Engine[Any]) -> AsyncIterator[None]:
+    """Where a request reads several things: one transaction on SQLite (one connection, not
+    one per query), nothing on PostgreSQL, whose pool lets `read_together` run reads at once."""
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction():
+            yield
+    else:
+        yield
+
+
+async def read_together(engine: Engine[Any], *queries: Awaitable[Any]) -> list[Any]:
+    """Independent reads: concurrently on pooled PostgreSQL connections, else one after the
+    other (inside a transaction they share its connection)."""
+    concurrent = (
+        isinstance(engine, PostgresEngine)
+        and engine.pool is not None
+        and engine.current_transaction.get() is None
+    )
+    if concurrent:
+        return list(await asyncio.gather(*queries))
+    return [await query for query in queries]
 
 
 def make_engine(settings: Settings) -> Engine[Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.bookings.tables import LIVE_STATUSES, Booking
+from booking.db import read_scope, read_together
 from booking.errors import NotFound, ValidationFailed
 from booking.scheduling.engine import (
     Policy,
@@ -164,9 +165,7 @@ class AvailabilityService:
         couples.
         """
         now = now or self.clock()
-        # One transaction: on SQLite one connection for every read, on PostgreSQL one
-        # pooled connection and one consistent snapshot.
-        async with Therapist._meta.db.transaction():
+        async with read_scope(Therapist._meta.db):
             type_row = await load_type_row(consultation_type)
             therapists = await self.therapists_offering(type_row, therapist)
             if tz is not None:
@@ -220,8 +219,18 @@ class AvailabilityService:
         self, type_row: dict[str, Any], therapist: str
     ) -> list[dict[str, Any]]:
         """Active therapists offering the type (one, or all for "any"), sorted by slug."""
+        offered_by = TherapistOffering.therapist._
         query = (
-            TherapistOffering.select(*TherapistOffering.therapist.all_columns(exclude=["bio"]))
+            TherapistOffering.select(
+                TherapistOffering.therapist.id,
+                offered_by.slug,
+                offered_by.name,
+                offered_by.timezone,
+                offered_by.modes,
+                offered_by.accepting_new_couples,
+                offered_by.email,
+                offered_by.email_invitations,
+            )
             .where(TherapistOffering.consultation_type == type_row["id"])
             .where(TherapistOffering.therapist._.active.eq(True))
             .output(nested=False)
@@ -267,16 +276,17 @@ def _therapist_out(row: dict[str, Any], offered: list[str]) -> TherapistOut:
     )
 
 
-async def _overlapping(
+def _overlapping(
     table: type[TimeOff] | type[BusyInterval],
     ids: list[int],
     lo: datetime,
     hi: datetime,
     longest: timedelta,
-) -> list[dict[str, Any]]:
-    """Rows of `table` overlapping [lo, hi), found through (therapist, starts_at) from both
-    ends: a row lasts at most `longest`, so none starting earlier can reach the window."""
-    return await table.select(table.therapist, table.starts_at, table.ends_at).where(
+) -> Any:
+    """The query for rows of `table` overlapping [lo, hi), found through (therapist,
+    starts_at) from both ends: a row lasts at most `longest`, so none starting earlier can
+    reach the window."""
+    return table.select(table.therapist, table.starts_at, table.ends_at).where(
         table.therapist.is_in(ids)
         & (table.starts_at >= lo - longest)
         & (table.starts_at < hi)
@@ -292,7 +302,8 @@ async def load_calendars(
     now: datetime,
     exclude_booking: int | None = None,
 ) -> list[TherapistCalendar]:
-    """Each therapist's hours and busy time overlapping the window, in one transaction.
+    """Each therapist's hours and busy time overlapping the window (read together: at once
+    on PostgreSQL, on one connection on SQLite).
 
     Every query is bounded on both ends of an indexed column, so its cost follows the window,
     not the length of the history.
@@ -307,28 +318,45 @@ async def load_calendars(
     first_day = lo.date() - timedelta(days=1)
     last_day = hi.date() + timedelta(days=1)
 
-    async with Therapist._meta.db.transaction():
-        weekly = await WeeklyHoursRule.select().where(WeeklyHoursRule.therapist.is_in(ids))
-        overrides = await DateOverride.select().where(
-            DateOverride.therapist.is_in(ids)
-            & (DateOverride.day >= first_day)
-            & (DateOverride.day <= last_day)
-        )
-        time_off = await _overlapping(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN)
-        busy = await _overlapping(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN)
-        bookings = await Booking.select(
-            Booking._meta.primary_key,
-            Booking.therapist,
-            Booking.consultation_type,
-            Booking.status,
-            Booking.starts_at,
-            Booking.blocked_until,
-            Booking.hold_expires_at,
-        ).where(
-            Booking.therapist.is_in(ids)
-            & (Booking.starts_at >= lo - CAP_MARGIN)
-            & (Booking.starts_at < hi + CAP_MARGIN)
-            & Booking.status.is_in(list(LIVE_STATUSES))
+    engine = Therapist._meta.db
+    async with read_scope(engine):
+        weekly, overrides, time_off, busy, bookings = await read_together(
+            engine,
+            WeeklyHoursRule.select(
+                WeeklyHoursRule.therapist,
+                WeeklyHoursRule.weekday,
+                WeeklyHoursRule.start_time,
+                WeeklyHoursRule.end_time,
+                WeeklyHoursRule.valid_from,
+                WeeklyHoursRule.valid_until,
+            ).where(WeeklyHoursRule.therapist.is_in(ids)),
+            DateOverride.select(
+                DateOverride.therapist,
+                DateOverride.day,
+                DateOverride.closed,
+                DateOverride.start_time,
+                DateOverride.end_time,
+            ).where(
+                DateOverride.therapist.is_in(ids)
+                & (DateOverride.day >= first_day)
+                & (DateOverride.day <= last_day)
+            ),
+            _overlapping(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
+            _overlapping(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
+            Booking.select(
+                Booking._meta.primary_key,
+                Booking.therapist,
+                Booking.consultation_type,
+                Booking.status,
+                Booking.starts_at,
+                Booking.blocked_until,
+                Booking.hold_expires_at,
+            ).where(
+                Booking.therapist.is_in(ids)
+                & (Booking.starts_at >= lo - CAP_MARGIN)
+                & (Booking.starts_at < hi + CAP_MARGIN)
+                & Booking.status.is_in(list(LIVE_STATUSES))
+            ),
         )
 
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
