@@ -269,3 +269,21 @@ async def test_the_couple_answers_and_private_answers_are_not_echoed_after_booki
     page = (await client.get(f"{manage}?booked=1", headers=HTML)).text
     assert PRIVATE_ANSWER not in page
     assert COUPLE_ANSWER not in page
+
+
+async def test_html_typed_into_answers_and_names_is_shown_as_text(
+    client: AsyncClient, practice: Practice
+) -> None:
+    attack = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    form = booking_form(
+        **{
+            "partners[0].name": f"Robin {attack}",
+            "intake.couple.hoped_for_help": attack,
+            "partners[1].email": "not an email",  # so the form comes back with what was typed
+        }
+    )
+    page = (await client.post("/book", data=form, headers=HTML)).text
+
+    assert attack not in page
+    assert "&lt;script&gt;alert(" in page
+    assert "<img src=x" not in page
