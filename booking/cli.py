@@ -110,20 +110,24 @@ def worker(processes: int, threads: int) -> None:
             "BROKER_URL is not set: the web server runs the in-process worker itself."
         )
     from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
 
     from booking.notifications.worker import QUEUE
 
+    # Dramatiq's main() takes parsed arguments, not a list of strings.
     sys.exit(
         dramatiq_main(  # type: ignore[no-untyped-call]
-            [
-                "booking.notifications.process",
-                "--processes",
-                str(processes),
-                "--threads",
-                str(threads),
-                "--queues",
-                QUEUE,
-            ]
+            make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
+                [
+                    "booking.notifications.process",
+                    "--processes",
+                    str(processes),
+                    "--threads",
+                    str(threads),
+                    "--queues",
+                    QUEUE,
+                ]
+            )
         )
     )
 

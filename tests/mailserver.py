@@ -43,6 +43,10 @@ class MailServer:
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     hold: bool = False
+    # hold_next(count, after): messages still answered as usual before holding starts, and
+    # messages still to hold; `holding` is set once the last of them is waiting.
+    hold_after: int = 0
+    hold_count: int = 1
 
     @property
     def url(self) -> str:
@@ -51,8 +55,17 @@ class MailServer:
     def respond(self, *answers: str) -> None:
         self.answers.extend(answers)
 
-    def hold_next(self) -> None:
-        """The next message is kept waiting (no answer) until `release` is set."""
+    def hold_next(self, count: int = 1, after: int = 0) -> None:
+        """The next message is kept waiting (no answer) until `release` is set.
+
+        `count` messages are held (each one connection), once `after` more have been answered
+        as usual; `holding` is set when the last of them is waiting. Held messages are
+        answered "451" on release: the server never accepted them.
+        """
+        if count < 1 or after < 0:
+            raise ValueError("hold at least one message, after zero or more")
+        self.hold_count = count
+        self.hold_after = after
         self.hold = True
         self.release.clear()
         self.holding.clear()
@@ -71,9 +84,13 @@ class MailServer:
         with self.condition:
             self.attempts += 1
             self.condition.notify_all()
-        if self.hold:
-            self.hold = False
-            self.holding.set()
+        if self.hold and self.hold_after > 0:
+            self.hold_after -= 1
+        elif self.hold:
+            self.hold_count -= 1
+            if self.hold_count == 0:
+                self.hold = False
+                self.holding.set()
             await asyncio.to_thread(self.release.wait, 60)
             return "451 4.3.0 Held by the test, try again"
         if self.answers:

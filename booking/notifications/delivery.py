@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -149,6 +149,7 @@ class Deliverer:
         self.transport = transport
         self.clock = clock
         self.links = Links(settings)
+        self.lease = timedelta(seconds=settings.outbox_lease_seconds)
 
     async def deliver(self, outbox_id: int) -> str:
         """Send the row's message unless it is done or obsolete; returns the row's status."""
@@ -160,6 +161,8 @@ class Deliverer:
         if reason is not None or facts is None:
             await outbox.mark_skipped(outbox_id, reason or "booking gone")
             return "skipped"
+        if not await outbox.take_for_delivery(row, self.clock(), self.lease):
+            return "taken"  # the same row, handed over twice, is being sent by another delivery
         message = self.build(row, facts)
         if message is None:
             await outbox.mark_skipped(outbox_id, "no address for this recipient")

@@ -165,6 +165,29 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+async def take_for_delivery(row: dict[str, Any], now: datetime, lease: timedelta) -> bool:
+    """Renew the row's lease for this delivery, unless another delivery already has.
+
+    A row can reach the broker twice (its lease ran out while it waited in a queue); the
+    lease as read is the ticket: only one delivery can move it on, the other sends nothing.
+    """
+    held = (
+        OutboxMessage.lease_until.is_null()
+        if row["lease_until"] is None
+        else OutboxMessage.lease_until == row["lease_until"]
+    )
+    taken = await (
+        OutboxMessage.update({OutboxMessage.lease_until: now + lease})
+        .where(
+            (OutboxMessage._meta.primary_key == row["id"])
+            & (OutboxMessage.status == "pending")
+            & held
+        )
+        .returning(OutboxMessage._meta.primary_key)
+    )
+    return bool(taken)
+
+
 async def release(ids: list[int]) -> None:
     """Give claimed rows back at once (their hand-off to the broker failed)."""
     if ids:
