@@ -67,25 +67,27 @@ def utc_now() -> datetime:
 class LocalClock:
     """Formats many instants as RFC 3339 local times in one zone, fast.
 
-    Offsets are looked up once per UTC hour (recomputed per instant in an hour that contains
-    a clock change) and dates once per local day; the rest is arithmetic. Used for the long
-    lists of slots an availability answer carries.
+    Offsets are looked up once per UTC day (recomputed per instant on a day that contains a
+    clock change: a zone changes at most once a day, so equal offsets at both ends of a day
+    mean none in between) and dates once per local day; the rest is arithmetic. Used for the
+    long lists of slots an availability answer carries.
     """
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
-        self._hour_offsets: dict[int, int | None] = {}
+        self._day_offsets: dict[int, int | None] = {}
         self._dates: dict[int, str] = {}
 
     def _offset(self, seconds: int) -> int:
-        hour = seconds // 3600
-        cached = self._hour_offsets.get(hour, -1)
-        if cached is None:  # a clock change inside this hour
+        day = seconds // 86400
+        cached = self._day_offsets.get(day, -1)
+        if cached is None:  # a clock change on this UTC day
             return _offset_at(seconds, self.tz)
         if cached != -1:
             return cached
-        first, last = _offset_at(hour * 3600, self.tz), _offset_at(hour * 3600 + 3599, self.tz)
-        self._hour_offsets[hour] = first if first == last else None
+        first = _offset_at(day * 86400, self.tz)
+        last = _offset_at(day * 86400 + 86399, self.tz)
+        self._day_offsets[day] = first if first == last else None
         return first if first == last else _offset_at(seconds, self.tz)
 
     def isoformat(self, seconds: int) -> str:
