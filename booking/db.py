@@ -59,13 +59,69 @@ class LoopLocalPostgresEngine(PostgresEngine):
 
 
 class LeanSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine with fewer round trips to aiosqlite's thread inside a
-    transaction: foreign keys are switched on once per connection (Piccolo repeats the PRAGMA
-    before every statement), and a statement runs and fetches in one call.
+    """Piccolo's SQLite engine with fewer trips to aiosqlite's connection threads.
 
-    Each round trip is a hop to the connection's thread and back; measured, the availability
-    request made 39 of them (docs/benchmarks.md).
+    Piccolo opens a connection (and a thread) for every query or transaction and repeats a
+    PRAGMA before every statement; measured, an availability request made 39 such trips
+    (docs/benchmarks.md). Here connections are kept for reuse (a few idle ones, their threads
+    daemonic so they never keep a process alive), foreign keys are switched on once per
+    connection, and a statement runs and fetches in one call.
     """
+
+    IDLE = 4
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._idle: list[Any] = []
+
+    async def _open(self) -> Any:
+        import aiosqlite
+        from piccolo.engine.sqlite import dict_factory
+
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        connection._thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def get_connection(self) -> Any:
+        try:
+            connection = self._idle.pop()
+        except IndexError:
+            connection = await self._open()
+        return _Lent(connection, self)
+
+    async def give_back(self, connection: Any) -> None:
+        if connection.in_transaction:
+            try:
+                await connection.rollback()
+            except Exception:
+                await connection.close()
+                return
+        if len(self._idle) < self.IDLE:
+            self._idle.append(connection)
+        else:
+            await connection.close()
+
+    async def close_idle(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        connection = await self.get_connection()
+        try:
+            return await self._run_in_existing_connection(
+                connection, query, args, query_type, table
+            )
+        finally:
+            await connection.close()
 
     async def _run_in_existing_connection(
         self,
@@ -81,6 +137,23 @@ class LeanSQLiteEngine(SQLiteEngine):
                 connection, query, args, query_type, table
             )
         return await connection.execute_fetchall(query, args or [])
+
+
+class _Lent:
+    """A pooled aiosqlite connection on loan: closing it gives it back to the engine."""
+
+    def __init__(self, connection: Any, engine: LeanSQLiteEngine) -> None:
+        object.__setattr__(self, "_connection", connection)
+        object.__setattr__(self, "_engine", engine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    async def close(self) -> None:
+        await self._engine.give_back(self._connection)
 
 
 def sqlite_engine(path: str) -> LeanSQLiteEngine:
@@ -151,6 +224,9 @@ async def migrate(engine: Engine[Any]) -> None:
     quiet = io.StringIO()
     with redirect_stdout(quiet):
         result = await run_forwards(app_name=APP_NAME)
+    if isinstance(engine, LeanSQLiteEngine):
+        # The last connection to close checkpoints the write-ahead log into the file.
+        await engine.close_idle()
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}\n{quiet.getvalue()}")
 
@@ -180,7 +256,12 @@ def migration_ids() -> frozenset[str]:
 
 
 async def open_pool(engine: Engine[Any]) -> bool:
-    """Open a PostgreSQL connection pool on the running loop; False if none was opened."""
+    """Open a PostgreSQL connection pool on the running loop; False if none was opened.
+
+    SQLite keeps its connections itself (True: the caller closes the idle ones at the end).
+    """
+    if isinstance(engine, LeanSQLiteEngine):
+        return True
     if isinstance(engine, PostgresEngine) and engine.pool is None:
         await engine.start_connection_pool(min_size=1, max_size=10)
         return True
@@ -188,5 +269,7 @@ async def open_pool(engine: Engine[Any]) -> bool:
 
 
 async def close_pool(engine: Engine[Any]) -> None:
+    if isinstance(engine, LeanSQLiteEngine):
+        await engine.close_idle()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
