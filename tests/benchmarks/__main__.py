@@ -1,4 +1,4 @@
-"""`python -m tests.benchmarks [--only engine,api,http,history] [--output PATH]`.
+"""`python -m tests.benchmarks [--only engine,api,http,history,writes,invitations] [--output PATH]`.
 
 Runs the measurements and overwrites docs/benchmarks.md. Two processes: this one supervises a
 second that measures, and whatever way that one ends (even killed by a signal or a crash in a C
@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("engine", "api", "http", "history")
+SECTIONS = ("engine", "api", "http", "history", "writes", "invitations")
 WORK_ENV = "BOOKING_BENCH_WORK"  # set: this process measures; unset: it supervises
 TOKEN_ENV = "BOOKING_BENCH_TOKEN"
 
@@ -99,7 +99,7 @@ def cleanup(work: Path, token: str) -> list[str]:
     """Remove what a measuring process left behind; normally nothing is left."""
     from tests.benchmarks.http_server import stop_leftovers
 
-    left = [f"server process {pid}" for pid in stop_leftovers(work)]
+    left = [f"process group {pid}" for pid in stop_leftovers(work)]
     url = admin_url()
     if url:
         from tests.benchmarks.databases import drop_leftovers
@@ -151,7 +151,7 @@ def measure(argv: list[str] | None) -> int:
             runner.log("no BENCH_DATABASE_URL or TEST_DATABASE_URL: SQLite only")
         if "engine" in args.sections:
             runner.run_engine(results)
-        if args.sections & {"api", "http", "history"}:
+        if args.sections & {"api", "http", "history", "writes", "invitations"}:
             asyncio.run(runner.run_databases(results, databases, work, args.sections))
     except KeyboardInterrupt:
         interrupted = True

@@ -160,9 +160,18 @@ async def drive(
     return summarize(samples, wall=wall)
 
 
+def ours(command: bytes) -> bool:
+    """Whether a command line is one the harness starts: `booking serve`, `booking worker` or
+    the Dramatiq command it runs (each in a process group of its own), or redis-server."""
+    if b"redis-server" in command or b"booking.notifications.process" in command:
+        return True
+    return b"booking" in command and (b" serve " in command or b" worker " in command)
+
+
 def stop_leftovers(work: Path) -> list[int]:
-    """Stop servers whose pid files remain under `work` (for the supervisor, after a crash);
-    a pid is only signalled while its command line is still `booking serve`."""
+    """Stop the process groups of servers and workers whose pid files remain under `work` (for
+    the supervisor, after a crash); a pid is only signalled while its command line is still
+    one the harness starts."""
     stopped = []
     for pid_file in work.rglob("*.pid"):
         try:
@@ -170,7 +179,7 @@ def stop_leftovers(work: Path) -> list[int]:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except (OSError, ValueError):
             continue
-        if b"booking" not in command or b" serve " not in command:
+        if not ours(command):
             continue
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from tests.benchmarks import bench_engine, phases, runner, targets
+from tests.benchmarks import bench_engine, invitations, phases, runner, targets, writes
 from tests.benchmarks.profiling import Profile
-from tests.benchmarks.stats import Summary, ms, us
+from tests.benchmarks.stats import Summary, ms, percentile, us
 
 LIBRARIES = (
     "litestar",
@@ -159,6 +161,7 @@ def target_lines(results: runner.Results) -> list[str]:
                 f"- {verdict(ok)}: {history.backend}, {NAMES[name]} with {large:,} past rows "
                 f"within 10% of {small:,} ({detail})"
             )
+    lines += figure_lines(results)
     if not results.admin_url_set:
         lines.append(
             "- PostgreSQL targets: **not measured** (neither BENCH_DATABASE_URL nor "
@@ -520,10 +523,15 @@ def profile_section(profiles: list[Profile]) -> list[str]:
         "time includes time spent awaiting, charged to the frame that awaits.",
         "",
     ]
+    return lines + profile_tables(profiles)
+
+
+def profile_tables(profiles: list[Profile], level: str = "###") -> list[str]:
+    lines: list[str] = []
     for p in profiles:
         per_call = p.total / p.calls if p.calls else 0.0
         lines += [
-            f"### {p.label}",
+            f"{level} {p.label}",
             "",
             f"{p.calls} calls, {ms(per_call)} ms per call under the profiler.",
             "",
@@ -545,6 +553,461 @@ def profile_section(profiles: list[Profile]) -> list[str]:
                     for h in p.project
                 ),
             )
+    return lines
+
+
+# --- bookings and invitations (figures only: these have no targets) ---------------------------
+
+
+def seconds(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def figure_lines(results: runner.Results) -> list[str]:
+    """One line per new measurement: figures, no verdict (no target was set for them)."""
+    lines: list[str] = []
+    for w in results.writes:
+        runs = ", ".join(
+            f"{r.summary.rps:,.0f}/s at concurrency {r.concurrency} (p50 {ms(r.summary.p50)} ms)"
+            for r in w.runs
+        )
+        answers = (
+            "all 201"
+            if w.runs and not any(r.statuses != {"201": r.summary.n} for r in w.runs)
+            else "**not all 201**"
+        )
+        detail = f"{runs}; {answers}" if w.runs else (w.error or "not run")
+        lines.append(f"- figure, no target: {w.backend}, bookings on distinct slots: {detail}")
+        walls = [r.wall for r in w.rounds]
+        if walls:
+            ok = all(r.ok for r in w.rounds)
+            detail = (
+                f"all answered in {ms(statistics.median(walls))} ms median, {ms(max(walls))} ms "
+                f"max over {len(walls)} rounds; "
+                + (
+                    "one 201 and 49 409 every round"
+                    if ok
+                    else "**not one 201 and 49 409 every round**"
+                )
+            )
+        else:
+            detail = w.error or "not run"
+        lines.append(
+            f"- figure, no target: {w.backend}, {writes.CONTENDERS} requests for one slot: {detail}"
+        )
+    for i in results.invitations:
+        if i.delivered:
+            detail = (
+                f"{i.delivered:,} of {i.expected:,} messages"
+                + ("" if i.complete else " **(deadline reached)**")
+                + f", {i.messages_per_second:,.1f} messages/s, "
+                f"{i.bookings_per_second:,.1f} bookings/s from the first commit to the last "
+                "acceptance"
+            )
+            if i.accepted:
+                detail += f"; commit to accepted p50 {seconds(i.accepted.p50)} s"
+        else:
+            detail = i.error or "nothing delivered"
+        lines.append(
+            f"- figure, no target: {i.backend}, invitations through Redis and one worker: {detail}"
+        )
+    return lines
+
+
+def writes_section(results: runner.Results) -> list[str]:
+    if not results.writes:
+        return []
+    lines = [
+        "## 4. `POST /api/v1/bookings` on distinct slots",
+        "",
+        f"Ten therapists (America/Toronto) working {writes.HOURS[0]}-{writes.HOURS[1]} every "
+        "day, one 15-minute type (15-minute interval, no buffer, no notice), so no two offered "
+        f"slots overlap. The open slots of {writes.WINDOW_DAYS} days are read from "
+        "`GET /api/v1/availability` (therapist=any) first; each POST books a different one of "
+        "them (a fixed random order, so concurrent requests usually go to different "
+        "therapists), with the body of `tests.factories.booking_request` (two partners, intake "
+        "answers, consents). In-process as in section 2 (same fixed clock, no worker: the "
+        "outbox rows stay queued), RATE_LIMIT_PER_MINUTE out of the way. "
+        f"{writes.WARMUP} warm-up bookings, then {writes.BOOKINGS_PER_RUN} at concurrency 1 "
+        f"and {writes.BOOKINGS_PER_RUN} more at concurrency 8 (asyncio tasks, each taking the "
+        "next request when its last was answered), in one database. bookings/s = bookings "
+        "answered / wall time of the run.",
+        "",
+    ]
+    rows = [
+        (
+            w.backend,
+            r.concurrency,
+            r.summary.n,
+            writes.describe_statuses(r.statuses),
+            f"{r.summary.rps:,.1f}",
+            ms(r.summary.p50),
+            ms(r.summary.p99),
+            ms(r.maximum),
+            ms(r.summary.mean),
+            *(r.over.get(t, "") for t in writes.OVER),
+        )
+        for w in results.writes
+        for r in w.runs
+    ]
+    header = [
+        "database",
+        "concurrency",
+        "bookings",
+        "answers",
+        "bookings/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "mean ms",
+        *(f"over {ms(t)} ms" for t in writes.OVER),
+    ]
+    lines += table(header, rows) if rows else ["Not measured.", ""]
+    lines += waits_table(results.writes)
+    offered = [f"{w.backend} {w.offered:,}" for w in results.writes if w.offered]
+    if offered:
+        lines += [f"Open slots before the first booking: {', '.join(offered)}.", ""]
+    lines += [f"Error ({w.backend}): `{w.error}`" for w in results.writes if w.error]
+    profiles = [p for w in results.writes for p in w.profiles]
+    if profiles:
+        lines += [
+            "",
+            "### Where the time of a booking goes",
+            "",
+            f"pyinstrument (async mode, 0.2 ms interval) over {writes.PROFILE_CALLS} more "
+            "bookings made one at a time after the runs above, as in the profiles at the end.",
+            "",
+        ]
+        lines += profile_tables(profiles, "####")
+    return lines
+
+
+def waits_table(found: list[writes.WriteResult]) -> list[str]:
+    rows = []
+    missing: set[str] = set()
+    for w in found:
+        for r in w.runs:
+            t = r.waits
+            if t is None or not t.begin:
+                continue
+            missing.update(t.missing)
+            waited = sum(t.begin) + sum(t.lock)
+            total = r.summary.mean * r.summary.n
+            rows.append(
+                (
+                    w.backend,
+                    r.concurrency,
+                    ms(statistics.fmean(t.begin)),
+                    ms(percentile(t.begin, 0.99)),
+                    ms(max(t.begin)),
+                    ms(statistics.fmean(t.lock)) if t.lock else "",
+                    ms(max(t.lock)) if t.lock else "",
+                    ms(statistics.median(t.held)) if t.held else "",
+                    ms(max(t.held)) if t.held else "",
+                    f"{waited / total * 100:.0f}%" if total else "",
+                )
+            )
+    if not rows:
+        return []
+    lines = [
+        "Inside the booking transactions of the same runs, per booking (measured by wrapping "
+        "`write_transaction` and `lock_therapist` of `booking/bookings/services.py` in the "
+        "harness): *begin* = until the write transaction was open (SQLite: BEGIN IMMEDIATE, "
+        "which waits for the file's write lock, polling with SQLite's busy handler; "
+        "PostgreSQL: a pooled connection and BEGIN), *lock* = the therapist's advisory lock "
+        "(PostgreSQL only), *held* = from open to committed; *waiting* = begin and lock as a "
+        "share of the requests' total time.",
+        "",
+    ]
+    lines += table(
+        [
+            "database",
+            "concurrency",
+            "begin mean ms",
+            "begin p99 ms",
+            "begin max ms",
+            "lock mean ms",
+            "lock max ms",
+            "held p50 ms",
+            "held max ms",
+            "waiting",
+        ],
+        rows,
+    )
+    if missing:
+        lines += [f"Not found in this version of the code: {', '.join(sorted(missing))}.", ""]
+    return lines
+
+
+def contention_section(results: runner.Results) -> list[str]:
+    measured = [w for w in results.writes if w.rounds]
+    if not results.writes:
+        return []
+    lines = [
+        f"## 5. {writes.CONTENDERS} simultaneous requests for one slot",
+        "",
+        f"In the app of section 4, after its runs: {writes.CONTENDERS} identical POSTs for one "
+        "open slot started together (`asyncio.gather`), a fresh slot each round. *All "
+        "answered* is the wall time from the start until the last answer; *201 after* is when "
+        f"the one booking was answered. Expected every round: one 201 and "
+        f"{writes.CONTENDERS - 1} `409 slot_unavailable`.",
+        "",
+    ]
+    rows = []
+    for w in measured:
+        walls = [r.wall for r in w.rounds]
+        winners = [r.winner for r in w.rounds]
+        outcomes = Counter(writes.describe_statuses(r.statuses) for r in w.rounds)
+        rows.append(
+            (
+                w.backend,
+                len(w.rounds),
+                ms(statistics.median(walls)),
+                ms(max(walls)),
+                ms(min(walls)),
+                ms(statistics.median(winners)),
+                "; ".join(f"{n} rounds: {k}" for k, n in outcomes.items()),
+            )
+        )
+    header = [
+        "database",
+        "rounds",
+        "all answered, median ms",
+        "max ms",
+        "min ms",
+        "201 after, median ms",
+        "answers",
+    ]
+    lines += table(header, rows) if rows else ["Not measured.", ""]
+    for w in measured:
+        lines += [
+            f"{w.backend}, each round (ms): " + ", ".join(ms(r.wall) for r in w.rounds) + ".",
+            "",
+        ]
+    return lines
+
+
+def backlog_notes(found: list[invitations.InvitationResult]) -> list[str]:
+    """Where the messages waited, read off the figures."""
+    lines = []
+    for i in found:
+        if not (i.handoff and i.answered_to_accepted and i.post_latency and i.span):
+            continue
+        committing = i.bookings / i.commit_seconds if i.commit_seconds else 0.0
+        if i.answered_to_accepted.p50 > max(2.0, 3 * i.handoff.p99):
+            lines.append(
+                f"- {i.backend}: the relay handed rows to Redis within "
+                f"{seconds(i.handoff.p99)} s of their commit at the 99th percentile (whole "
+                "seconds) while acceptance took "
+                f"{seconds(i.answered_to_accepted.p50)} s at the median: the backlog waited "
+                "in Redis for the worker's deliveries, not in the outbox. Bookings were "
+                f"committed at {committing:,.0f}/s ({2 * committing:,.0f} messages/s) and "
+                f"delivered at {i.messages_per_second:,.1f} messages/s overall, so the queue "
+                "grew while the bookings came in and drained after."
+            )
+    return [*lines, ""] if lines else []
+
+
+def delivery_cost(found: list[invitations.InvitationResult]) -> list[str]:
+    measured = [i for i in found if i.delivery]
+    if not measured:
+        return []
+    lines = [
+        "### What one delivery costs",
+        "",
+        f"After the timed part (worker stopped): {invitations.PROFILE_BOOKINGS} more bookings, "
+        "and their invitations delivered in this process by the actor's own code "
+        "(`Deliverer.deliver`: read the row and the booking, build the email and its "
+        "calendar invitation, send it over SMTP to the same server, mark the row), one at a "
+        "time, without Dramatiq or Redis: half timed, half under pyinstrument. CPU time is "
+        "this process's, so it includes the SMTP server's side. *Worker CPU per message* is "
+        "the worker process's CPU seconds in the timed part divided by the messages accepted.",
+        "",
+    ]
+    rows = []
+    for i in measured:
+        assert i.delivery is not None
+        d = i.delivery
+        worker = ms(i.cpu.worker / i.delivered) if i.cpu and i.delivered else ""
+        rows.append(
+            (
+                i.backend,
+                d.messages,
+                writes.describe_statuses(d.statuses),
+                ms(d.wall),
+                ms(d.cpu),
+                f"{1 / d.wall:,.0f}" if d.wall else "",
+                worker,
+            )
+        )
+    lines += table(
+        [
+            "database",
+            "messages",
+            "results",
+            "wall ms per message",
+            "CPU ms per message",
+            "messages/s at that pace",
+            "worker CPU ms per message (timed part)",
+        ],
+        rows,
+    )
+    profiles = [p for i in measured for p in i.profiles]
+    return lines + profile_tables(profiles, "####")
+
+
+def invitations_section(results: runner.Results) -> list[str]:
+    if not results.invitations:
+        return []
+    lines = [
+        "## 6. Invitations end to end: Redis and one worker process",
+        "",
+        f"{invitations.BOOKINGS:,} confirmed bookings (the practice of section 4; the "
+        "therapists have no email address, so each booking queues two invitations, one per "
+        f"partner) committed as fast as the in-process app takes them (concurrency "
+        f"{invitations.CONCURRENCY}, the real clock), with BROKER_URL on Redis; one worker "
+        f"process, `python -m booking worker --processes 1 --threads "
+        f"{invitations.WORKER_THREADS}` (should that fail to start, the Dramatiq command it "
+        "runs, `python -m dramatiq booking.notifications.process` with the same options; the "
+        "notes under the tables say which ran), on the same database with the same "
+        "BOOKING_SECRET_KEY, BOOKING_DATA_KEY and PUBLIC_BASE_URL, OUTBOX_POLL_SECONDS="
+        f"{invitations.POLL_SECONDS}, LOG_LEVEL=WARNING, and SMTP_URL on an aiosmtpd server in "
+        "this process (a thread of its own) whose handler notes each message's Message-ID and "
+        "time.time() as it accepts it. Before the timed part one booking is made and the "
+        "worker counts as ready once its two messages are accepted. Then the bookings are "
+        f"committed and the run waits for every message, or gives up at a deadline "
+        f"({', '.join(f'{b} {s:.0f} s' for b, s in invitations.DELIVERY_DEADLINE.items())} "
+        "after the first commit). The app, the SMTP server, the worker, Redis and "
+        "PostgreSQL share the machine's cores.",
+        "",
+        "*First commit* is when the first booking of the timed part was answered (this "
+        "process's clock, a millisecond or so after its commit); messages/s and bookings/s "
+        "run from it to the last SMTP acceptance, bookings counted as messages / 2.",
+        "",
+    ]
+    rows = []
+    for i in results.invitations:
+        if not i.delivered and i.error:
+            continue
+        rows.append(
+            (
+                i.backend,
+                f"{i.bookings:,}",
+                f"{i.delivered:,}/{i.expected:,}" + ("" if i.complete else " (deadline)"),
+                seconds(i.span),
+                f"{i.messages_per_second:,.1f}",
+                f"{i.bookings_per_second:,.1f}",
+                f"{seconds(i.commit_seconds)} ({i.post_latency.rps:,.0f}/s)"
+                if i.post_latency
+                else "",
+                ms(i.post_latency.p50) if i.post_latency else "",
+                seconds(i.ready_seconds) if i.ready_seconds is not None else "",
+            )
+        )
+    header = [
+        "database",
+        "bookings",
+        "messages accepted",
+        "first commit to last acceptance, s",
+        "messages/s",
+        "bookings/s",
+        "committing took, s (bookings/s)",
+        "POST p50 ms",
+        "worker ready after, s",
+    ]
+    lines += table(header, rows) if rows else ["Not measured.", ""]
+    latency_rows = []
+    for i in results.invitations:
+        for label, value in (
+            ("commit to hand-off (relayed_at − created_at)", i.handoff),
+            ("commit to accepted (arrival − created_at)", i.accepted),
+            ("POST answered to accepted (this process's clock)", i.answered_to_accepted),
+        ):
+            if value is not None:
+                latency_rows.append(
+                    (
+                        i.backend,
+                        label,
+                        f"{value.n:,}",
+                        seconds(value.minimum),
+                        seconds(value.p50),
+                        seconds(value.p99),
+                        seconds(value.maximum),
+                    )
+                )
+    if latency_rows:
+        lines += [
+            "Per message, in seconds. `created_at` and `relayed_at` are stored by the service "
+            "from its clock, which reads whole seconds (`booking.timezones.utc_now` drops the "
+            "microseconds): `created_at` is the booking transaction's clock reading, up to a "
+            "second before its commit, and `relayed_at` the worker's reading when it claimed "
+            "the row, so the first two lines are whole seconds, each up to a second off. The "
+            "last line times the same path to the millisecond, from when this process got the "
+            "booking's 201 to the message's acceptance.",
+            "",
+        ]
+        lines += table(
+            ["database", "interval", "messages", "min", "p50", "p99", "max"], latency_rows
+        )
+        lines += backlog_notes(results.invitations)
+    cpu_rows = [
+        (
+            i.backend,
+            seconds(i.cpu.seconds),
+            busy(i.cpu.machine_busy),
+            f"{i.cpu.worker:.1f} ({i.cpu.worker / i.cpu.seconds * 100:.0f}%)",
+            f"{i.cpu.harness:.1f} ({i.cpu.harness / i.cpu.seconds * 100:.0f}%)",
+            f"{i.cpu.postgres:.1f} ({i.cpu.postgres / i.cpu.seconds * 100:.0f}%)",
+            f"{i.cpu.redis:.1f} ({i.cpu.redis / i.cpu.seconds * 100:.0f}%)",
+            f"{i.cpu.other:.1f} ({i.cpu.other / i.cpu.seconds * 100:.0f}%)"
+            if i.cpu.other is not None
+            else "",
+        )
+        for i in results.invitations
+        if i.cpu and i.cpu.seconds > 0
+    ]
+    if cpu_rows:
+        lines += [
+            "Where the CPU went during the timed part (from /proc: CPU seconds, and as a share "
+            "of one core; *this process* is the app, the SMTP server's thread and the client; "
+            "*PostgreSQL* is every postgres process on the machine; *everything else* is the "
+            "machine's busy time less these, the kernel and any other work on the machine "
+            "included):",
+            "",
+        ]
+        lines += table(
+            [
+                "database",
+                "seconds",
+                "machine busy (all cores)",
+                "worker process",
+                "this process",
+                "PostgreSQL",
+                "Redis",
+                "everything else",
+            ],
+            cpu_rows,
+        )
+    lines += delivery_cost(results.invitations)
+    details = []
+    for i in results.invitations:
+        parts = [f"broker {i.broker}" if i.broker else ""]
+        if i.command:
+            parts.append(f"worker command `{i.command}`, {i.worker_exit}")
+        if i.statuses:
+            parts.append(
+                "outbox rows of the timed bookings at the end: "
+                + ", ".join(f"{n:,} {k}" for k, n in sorted(i.statuses.items()))
+            )
+        if i.duplicates:
+            parts.append(f"{i.duplicates} duplicate acceptances")
+        parts += i.notes
+        parts += [f"**{p}**" for p in i.problems]
+        if i.error:
+            parts.append(f"error: `{i.error}`")
+        details.append(f"- {i.backend}: " + "; ".join(p for p in parts if p) + ".")
+    if details:
+        lines += [*details, ""]
     return lines
 
 
@@ -591,6 +1054,9 @@ def render(results: runner.Results) -> str:
     lines += engine_section(results)
     lines += api_section(results)
     lines += history_section(results)
+    lines += writes_section(results)
+    lines += contention_section(results)
+    lines += invitations_section(results)
     lines += profile_section(results.profiles)
     if results.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +26,16 @@ from booking.db import use_engine
 from booking.scheduling.engine import TherapistCalendar, compute_slots
 from booking.settings import Settings
 from booking.timezones import utc_now
-from tests.benchmarks import bench_engine, http_server, phases, plans, profiling, targets
+from tests.benchmarks import (
+    bench_engine,
+    http_server,
+    invitations,
+    phases,
+    plans,
+    profiling,
+    targets,
+    writes,
+)
 from tests.benchmarks.asgi_client import ASGIApp, Request, call
 from tests.benchmarks.databases import BenchDatabase, Databases
 from tests.benchmarks.inprocess import Target, measure
@@ -91,6 +100,8 @@ class Results:
     engine_error: str | None = None
     api: list[ApiResult] = field(default_factory=list)
     history: list[HistoryResult] = field(default_factory=list)
+    writes: list[writes.WriteResult] = field(default_factory=list)
+    invitations: list[invitations.InvitationResult] = field(default_factory=list)
     profiles: list[profiling.Profile] = field(default_factory=list)
     database_versions: dict[str, str] = field(default_factory=dict)
     cleanup_problems: list[str] = field(default_factory=list)
@@ -101,6 +112,12 @@ class Results:
         found = [self.engine_error] if self.engine_error else []
         found += [f"{r.backend} {r.mode}: {r.error}" for r in self.api if r.error]
         found += [f"{r.backend} history: {r.error}" for r in self.history if r.error]
+        for w in self.writes:
+            found += [f"{w.backend} bookings: {e}" for e in ([w.error] if w.error else [])]
+            found += [f"{w.backend} bookings: unexpected answers, {p}" for p in w.problems]
+        for i in self.invitations:
+            found += [f"{i.backend} invitations: {e}" for e in ([i.error] if i.error else [])]
+            found += [f"{i.backend} invitations: {p}" for p in i.problems]
         return found + self.cleanup_problems
 
 
@@ -109,6 +126,9 @@ def log(message: str) -> None:
 
 
 def describe(exc: BaseException) -> str:
+    # The app's lifespan runs in a task group: what failed inside it arrives wrapped.
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"
@@ -391,8 +411,80 @@ async def run_history(results: Results, databases: Databases, backend: str) -> N
         log(f"{backend} history failed: {result.error}")
 
 
+@asynccontextmanager
+async def _errors_into(problems: list[str]) -> AsyncIterator[None]:
+    """Adds the first unhandled service error (a 500) to `problems`, with how many there were."""
+    with writes.service_errors() as errors:
+        try:
+            yield
+        finally:
+            if errors.count:
+                problems.append(
+                    f"{errors.count} unhandled service error(s), the first: {errors.first}"
+                )
+
+
 def _binder(db: BenchDatabase) -> Callable[[], None]:
     return lambda: use_engine(db.engine)
+
+
+# --- 4. bookings: distinct slots, and many requests for one slot ----------------------------
+
+
+async def run_writes(results: Results, databases: Databases, backend: str) -> None:
+    result = writes.WriteResult(backend)
+    results.writes.append(result)
+    try:
+        db = await databases.create(backend, "writes")
+        use_engine(db.engine)
+        await writes.seed_practice()
+        await analyze(db)
+        app = create_app(writes.settings(), db.engine, lambda: FIXED_NOW)
+        async with app.lifespan(), _errors_into(result.problems):
+            slots = await writes.open_slots(app, writes.first_day(FIXED_NOW))
+            result.offered = len(slots)
+            pool = writes.SlotPool(slots)
+            log(
+                f"{backend}: POST /api/v1/bookings, {writes.BOOKINGS_PER_RUN} distinct slots at "
+                f"concurrency {' and '.join(str(c) for c in writes.CONCURRENCY)}"
+            )
+            await writes.throughput(app, pool, result, writes.BOOKINGS_PER_RUN)
+            log(
+                f"{backend}: {writes.CONTENDERS} simultaneous POSTs for one slot, "
+                f"{writes.ROUNDS} rounds"
+            )
+            await writes.contention(app, pool, result)
+            if profiling.available():
+                requests = [writes.booking(s) for s in pool.take(writes.PROFILE_CALLS)]
+                queue = iter(requests)
+
+                async def work() -> None:
+                    await call(app, next(queue))
+
+                result.profiles.append(
+                    await profiling.profile_async(
+                        f"{backend}, in-process POST /api/v1/bookings (distinct slots, one at "
+                        "a time)",
+                        work,
+                        len(requests),
+                    )
+                )
+    except Exception as exc:
+        result.error = describe(exc)
+        log(f"{backend} bookings failed: {result.error}")
+
+
+# --- 5. invitations end to end ---------------------------------------------------------------
+
+
+async def run_invitations(results: Results, databases: Databases, backend: str, root: Path) -> None:
+    result = invitations.InvitationResult(backend)
+    results.invitations.append(result)
+    try:
+        await invitations.run(result, databases, backend, root, log)
+    except Exception as exc:
+        result.error = describe(exc)
+        log(f"{backend} invitations failed: {result.error}")
 
 
 # --- the whole run ---------------------------------------------------------------------------
@@ -429,6 +521,11 @@ async def run_databases(
         steps += [_step(run_http, results, databases, b, root) for b in backends]
     if "history" in sections:
         steps += [_step(run_history, results, databases, b) for b in backends]
+    if "writes" in sections:
+        steps += [_step(run_writes, results, databases, b) for b in backends]
+    if "invitations" in sections:
+        # PostgreSQL first: it is the production setup.
+        steps += [_step(run_invitations, results, databases, b, root) for b in reversed(backends)]
     try:
         results.database_versions = await database_versions(databases)
         for step in steps:
