@@ -126,23 +126,29 @@ DISTINCTIVE = "Marmalade-Lighthouse-7731"
 
 
 def couple_answers(**overrides: Any) -> dict[str, Any]:
+    """The couple part, every question answered."""
     answers: dict[str, Any] = {
         "time_together": "4_to_10_years",
         "living_together": "yes",
+        "children": "living_with_us",
+        "previous_couples_therapy": "never",
         "hoped_for_help": "We keep having the same argument about chores.",
         "preferred_format": "video",
+        "suitable_times": "Weekday evenings",
     }
     answers.update(overrides)
     return answers
 
 
 def partner_answers(**overrides: Any) -> dict[str, Any]:
-    """A partner's private part; safe answers unless overridden."""
+    """A partner's private part, every question answered; safe answers unless overridden."""
     answers: dict[str, Any] = {
         "trust_in_care": 6,
         "communication_satisfaction": 4,
         "turning_toward": "sometimes",
         "habits_to_strengthen": ["listening_fully", "being_present"],
+        "trust_strains": ["stress", "money"],
+        "hoped_for_change": "We would talk things through calmly.",
         "safe_at_home": "yes",
         "harmed_past_year": "no",
     }

@@ -21,41 +21,13 @@ from booking.intake.questionnaire import (
     raises_safety_flag,
     validate_answers,
 )
+from tests.factories import couple_answers, partner_answers
 
 SECRET = "ZEBRA-42-SECRET"
 SHIPPED = "couples-2026-1"
 
 
 # --- factories -------------------------------------------------------------------------------
-
-
-def couple_answers(**changes: object) -> dict[str, object]:
-    answers: dict[str, object] = {
-        "time_together": "4_to_10_years",
-        "living_together": "yes",
-        "children": "living_with_us",
-        "previous_couples_therapy": "never",
-        "hoped_for_help": "We keep having the same argument about chores.",
-        "preferred_format": "video",
-        "suitable_times": "Weekday evenings",
-    }
-    answers.update(changes)
-    return answers
-
-
-def partner_answers(**changes: object) -> dict[str, object]:
-    answers: dict[str, object] = {
-        "trust_in_care": 6,
-        "communication_satisfaction": 4,
-        "turning_toward": "sometimes",
-        "habits_to_strengthen": ["listening_fully", "being_present"],
-        "trust_strains": ["stress", "money"],
-        "hoped_for_change": "We would talk things through calmly.",
-        "safe_at_home": "yes",
-        "harmed_past_year": "no",
-    }
-    answers.update(changes)
-    return answers
 
 
 def question(id: str, type: str, **extra: object) -> dict[str, object]:
