@@ -196,10 +196,6 @@ def make_engine(settings: Settings) -> Engine[Any]:
     return sqlite_engine(str(settings.sqlite_path))
 
 
-def is_postgres(engine: Engine[Any]) -> bool:
-    return isinstance(engine, PostgresEngine)
-
-
 def use_engine(engine: Engine[Any]) -> None:
     """Point Piccolo (tables, migrations, its CLI) at `engine` for this process."""
     from booking import piccolo_conf
