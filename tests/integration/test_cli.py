@@ -88,3 +88,48 @@ def test_feed_commands_give_rotate_and_switch_invitations(tmp_path: Path) -> Non
         ).fetchone()
     assert not flag
     assert unknown.returncode != 0
+
+
+async def test_rotate_keys_and_sweep_as_an_operator_runs_them(tmp_path: Path) -> None:
+
+    from litestar.testing import AsyncTestClient
+
+    from booking.app import create_app
+    from booking.db import close_pool, sqlite_engine
+    from booking.intake.crypto import Keyring
+    from booking.settings import Settings
+    from tests.factories import booking_request
+
+    assert run(tmp_path, "migrate").returncode == 0
+    assert run(tmp_path, "demo").returncode == 0
+    settings = Settings.from_env(
+        {**os.environ, "BOOKING_DATA_DIR": str(tmp_path), "BOOKING_EMBEDDED_WORKER": "0"}
+    )
+    engine = sqlite_engine(str(tmp_path / "booking.sqlite3"))
+    try:
+        async with AsyncTestClient(create_app(settings, engine)) as client:
+            times = await client.get(
+                "/api/v1/availability",
+                params={"consultation_type": "intro-call", "therapist": "amara-okafor"},
+            )
+            start = times.json()["slots"][0]["start"]
+            body = booking_request(start, therapist="amara-okafor", kind="intro-call")
+            body["partners"][0]["phone"] = "416-555-0100"
+            body["mode"] = "phone"
+            assert (await client.post("/api/v1/bookings", json=body)).status_code == 201
+    finally:
+        await close_pool(engine)
+    old = (tmp_path / "data_key").read_text().strip()
+    both = f"k2027:{Keyring.generate_key()},{old}"
+
+    rotated = run(tmp_path, "rotate-keys", BOOKING_DATA_KEY=both)
+    again = run(tmp_path, "rotate-keys", BOOKING_DATA_KEY=both)
+    swept = run(tmp_path, "sweep")
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.strip() == "Re-encrypted 2 records under key k2027."
+    assert again.stdout.strip() == "Re-encrypted 0 records under key k2027."
+    assert swept.stdout.strip() == "Expired 0 unpaid holds."
+    with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
+        (stored,) = db.execute("SELECT couple_answers FROM bookings").fetchone()
+    assert stored.startswith("k2027$")
