@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from booking.app import create_app
 from booking.settings import Settings
 from tests.fixtures.databases import Database
+from tests.integration.practice import Practice, make_practice
 
 # A Wednesday, mid-morning in Toronto; far from any clock change.
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -42,3 +43,8 @@ async def client(database: Database, clock: FixedClock) -> AsyncIterator[AsyncTe
         # Redirects are part of what pages answer: tests look at them, not past them.
         test_client.follow_redirects = False
         yield test_client
+
+
+@pytest.fixture
+async def practice(database: Database) -> Practice:
+    return await make_practice()

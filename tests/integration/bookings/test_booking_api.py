@@ -9,8 +9,8 @@ from httpx import AsyncClient
 
 from booking.settings import get_settings
 from tests.factories import booking_request, partner_answers
-from tests.integration.bookings.conftest import AT_9, AT_10, AT_11, MONDAY, Practice, manage_token
 from tests.integration.conftest import FixedClock
+from tests.integration.practice import AT_9, AT_10, AT_11, MONDAY, Practice, manage_token
 
 
 async def book(client: AsyncClient, start: str = AT_10, **overrides: Any) -> dict[str, Any]:

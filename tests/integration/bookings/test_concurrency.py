@@ -10,14 +10,8 @@ from typing import Any
 from booking.bookings.tables import Booking
 from booking.scheduling.tables import ConsultationType, TherapistOffering
 from tests.factories import booking_request, make_type
-from tests.integration.bookings.conftest import (
-    AT_9,
-    AT_10,
-    AT_11,
-    MONDAY,
-    ConcurrentClient,
-    Practice,
-)
+from tests.integration.bookings.conftest import ConcurrentClient
+from tests.integration.practice import AT_9, AT_10, AT_11, MONDAY, Practice
 
 
 async def post_all(concurrent: ConcurrentClient, bodies: list[dict[str, Any]]) -> Counter[int]:

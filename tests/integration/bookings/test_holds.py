@@ -9,8 +9,8 @@ from httpx import AsyncClient
 from booking.bookings.services import sweep_expired_holds
 from booking.bookings.tables import Booking
 from tests.factories import booking_request
-from tests.integration.bookings.conftest import AT_10, Practice, manage_token
 from tests.integration.conftest import FixedClock
+from tests.integration.practice import AT_10, Practice, manage_token
 
 
 async def test_an_overdue_hold_reads_as_expired_before_and_after_the_sweep(

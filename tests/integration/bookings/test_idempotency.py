@@ -8,8 +8,8 @@ from httpx import AsyncClient
 
 from booking.bookings.tables import Booking
 from tests.factories import booking_request
-from tests.integration.bookings.conftest import AT_9, AT_10, Practice
 from tests.integration.conftest import FixedClock
+from tests.integration.practice import AT_9, AT_10, Practice
 
 
 async def test_a_repeat_returns_the_original_status_and_body(

@@ -10,8 +10,8 @@ from httpx import AsyncClient
 from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, Partner
 from tests.factories import ALL_CONSENTS, DISTINCTIVE, booking_request, partner_answers
-from tests.integration.bookings.conftest import AT_10, Practice, intake_token, manage_token
 from tests.integration.conftest import FixedClock
+from tests.integration.practice import AT_10, Practice, intake_token, manage_token
 
 
 async def booked(client: AsyncClient) -> dict[str, Any]:

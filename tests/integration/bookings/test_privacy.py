@@ -25,7 +25,7 @@ from tests.factories import (
     partner_answers,
 )
 from tests.fixtures.databases import Database
-from tests.integration.bookings.conftest import AT_9, AT_10, Practice, intake_token
+from tests.integration.practice import AT_9, AT_10, Practice, intake_token
 
 
 async def book_with_distinctive_answers(client: AsyncClient) -> str:

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from booking.bookings.tables import Booking
 from tests.factories import DISTINCTIVE, booking_request, couple_answers, partner_answers
-from tests.integration.bookings.conftest import AT_10, Practice
+from tests.integration.practice import AT_10, Practice
 
 
 async def refused(client: AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

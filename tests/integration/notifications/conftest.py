@@ -20,7 +20,6 @@ from booking.app import create_app
 from booking.notifications.worker import OutboxWorker, make_broker
 from booking.settings import Settings
 from tests.fixtures.databases import Database
-from tests.integration.bookings.conftest import practice  # noqa: F401  (shared fixture)
 from tests.integration.conftest import FixedClock
 from tests.mailserver import MailServer, running_mail_server
 

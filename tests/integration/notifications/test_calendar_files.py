@@ -12,7 +12,7 @@ from booking.notifications.feeds import FeedService
 from booking.scheduling.tables import Therapist
 from booking.settings import get_settings
 from tests.factories import booking_request
-from tests.integration.bookings.conftest import AT_9, AT_10, Practice, manage_token
+from tests.integration.practice import AT_9, AT_10, Practice, manage_token
 
 
 async def book(client: AsyncClient, start: str = AT_10) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from ical.calendar_stream import IcsCalendarStream
 from booking.notifications.tables import OutboxMessage
 from booking.scheduling.tables import Therapist
 from tests.factories import DISTINCTIVE, booking_request, couple_answers, partner_answers
-from tests.integration.bookings.conftest import AT_9, AT_10, Practice, intake_token, manage_token
 from tests.integration.conftest import FixedClock
 from tests.integration.notifications.conftest import Delivering
+from tests.integration.practice import AT_9, AT_10, Practice, intake_token, manage_token
 from tests.mailserver import Received
 from tests.waiting import eventually
 

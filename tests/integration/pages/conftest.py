@@ -1,48 +1,18 @@
-"""A small practice for the public pages: Ana in Toronto, Mondays 09:00-12:00, and the form
-fields a browser would post for a valid booking."""
+"""The form fields a browser posts for the public pages, and what every private page sends."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from httpx import AsyncClient, Response
 
-from booking.settings import get_settings
-from booking.tokens import derive_token
-from tests.factories import make_therapist, make_type
+from tests.factories import DISTINCTIVE
+from tests.integration.practice import AT_10, intake_token
 
 HTML = {"Accept": "text/html"}
-MONDAY = "2026-12-07"  # the tests' clock reads Wednesday 2026-12-02, 10:00 in Toronto
-AT_10 = f"{MONDAY}T10:00:00-05:00"
-AT_11 = f"{MONDAY}T11:00:00-05:00"
-PRIVATE_ANSWER = "Marmalade-Lighthouse-7731"
+PRIVATE_ANSWER = DISTINCTIVE
 COUPLE_ANSWER = "We keep having the same argument about chores."
-
-
-@dataclass(frozen=True)
-class Practice:
-    type_id: int
-    paid_type_id: int
-    therapist_id: int
-
-
-@pytest.fixture
-async def practice(database: object) -> Practice:
-    free = await make_type("consult", name="First conversation", modes=["video", "phone"])
-    paid = await make_type(
-        "paid", name="Couples consultation", price_amount=15000, deposit_amount=5000
-    )
-    therapist = await make_therapist(
-        "ana",
-        name="Ana Lima",
-        types=(free, paid),
-        hours=((0, "09:00", "12:00"),),
-        modes=["video", "phone"],
-    )
-    return Practice(free, paid, therapist)
 
 
 def book_query(start: str = AT_10, **overrides: str) -> dict[str, str]:
@@ -117,8 +87,7 @@ def reference_on(page: str) -> str:
 
 
 def intake_path(reference: str, position: int = 2) -> str:
-    secret = get_settings().secret_key
-    return f"/intake/{derive_token(secret, 'intake', f'{reference}:{position}', 0)}"
+    return f"/intake/{intake_token(reference, position)}"
 
 
 def assert_private(response: Response) -> None:

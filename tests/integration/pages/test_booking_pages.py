@@ -13,15 +13,14 @@ from booking.intake.questionnaire import load_questionnaire
 from tests.integration.pages.conftest import (
     COUPLE_ANSWER,
     HTML,
-    MONDAY,
     PRIVATE_ANSWER,
-    Practice,
     assert_private,
     book,
     book_query,
     booking_form,
     reference_on,
 )
+from tests.integration.practice import MONDAY, Practice
 
 
 async def test_free_slots_on_the_times_page_link_to_the_booking_form(

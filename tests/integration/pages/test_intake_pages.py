@@ -10,13 +10,13 @@ from booking.intake.questionnaire import load_questionnaire
 from tests.integration.pages.conftest import (
     HTML,
     PRIVATE_ANSWER,
-    Practice,
     assert_private,
     book,
     intake_path,
     partner_form,
     reference_on,
 )
+from tests.integration.practice import Practice
 
 
 async def partner_link(client: AsyncClient) -> str:

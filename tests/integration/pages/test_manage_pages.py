@@ -9,19 +9,16 @@ from httpx import AsyncClient
 
 from tests.integration.conftest import FixedClock
 from tests.integration.pages.conftest import (
-    AT_10,
-    AT_11,
     COUPLE_ANSWER,
     HTML,
-    MONDAY,
     PRIVATE_ANSWER,
-    Practice,
     assert_private,
     book,
     intake_path,
     partner_form,
     reference_on,
 )
+from tests.integration.practice import AT_10, AT_11, MONDAY, Practice
 
 NOT_A_LINK = "/manage/" + "x" * 43
 

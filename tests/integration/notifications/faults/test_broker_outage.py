@@ -20,7 +20,6 @@ from booking.notifications.messages import message_id_for
 from booking.settings import Settings
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
-from tests.integration.bookings.conftest import AT_9, AT_10, Practice
 from tests.integration.conftest import FixedClock
 from tests.integration.notifications.conftest import mail_settings
 from tests.integration.notifications.faults.conftest import (
@@ -33,6 +32,7 @@ from tests.integration.notifications.faults.conftest import (
     outbox_when,
     statuses,
 )
+from tests.integration.practice import AT_9, AT_10, Practice
 from tests.mailserver import MailServer
 
 UNREACHABLE = "broker unreachable"

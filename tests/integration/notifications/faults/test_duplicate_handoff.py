@@ -12,8 +12,8 @@ from booking.notifications.tables import OutboxMessage
 from booking.notifications.transport import transport_for
 from booking.settings import Settings
 from tests.factories import booking_request
-from tests.integration.bookings.conftest import AT_10, Practice
 from tests.integration.conftest import FixedClock
+from tests.integration.practice import AT_10, Practice
 from tests.mailserver import MailServer
 from tests.waiting import eventually
 

@@ -19,7 +19,6 @@ from booking.notifications.messages import message_id_for
 from booking.notifications.outbox import MAX_ATTEMPTS, retry_delay
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
-from tests.integration.bookings.conftest import AT_10, Practice
 from tests.integration.conftest import FixedClock
 from tests.integration.notifications.conftest import Delivering
 from tests.integration.notifications.faults.conftest import (
@@ -32,6 +31,7 @@ from tests.integration.notifications.faults.conftest import (
     sqlite_directory,
     statuses,
 )
+from tests.integration.practice import AT_10, Practice
 
 TEMPORARY = "451 4.7.1 Try again later"
 PERMANENT = "550 5.1.1 No such user"
