@@ -53,6 +53,7 @@ class Settings:
     outbox_poll_seconds: float
     embedded_worker: bool
     outbox_lease_seconds: int
+    intake_retention_days: int
 
     def __repr__(self) -> str:
         """Every setting, secrets masked and URLs without their passwords: safe to print."""
@@ -217,6 +218,12 @@ class Settings:
         if not lease.isdigit() or int(lease) < 1:
             problems.append(f"OUTBOX_LEASE_SECONDS must be a positive whole number, not {lease!r}")
 
+        retention = env.get("INTAKE_RETENTION_DAYS", "180")
+        if not retention.isdigit() or int(retention) < 1:
+            problems.append(
+                f"INTAKE_RETENTION_DAYS must be a positive whole number of days, not {retention!r}"
+            )
+
         support_file = env.get("SUPPORT_RESOURCES_FILE") or None
         if support_file is not None and not Path(support_file).is_file():
             problems.append(f"SUPPORT_RESOURCES_FILE names no file: {support_file}")
@@ -249,6 +256,7 @@ class Settings:
             outbox_poll_seconds=poll_seconds,
             embedded_worker=env.get("BOOKING_EMBEDDED_WORKER", "1") != "0",
             outbox_lease_seconds=int(lease) if lease.isdigit() else 300,
+            intake_retention_days=int(retention),
         )
 
 

@@ -101,3 +101,15 @@ def test_printed_settings_show_no_secret_and_no_password(tmp_path: Path) -> None
         assert "smtp.example.org:465" in shown
         assert "secret_key='***'" in shown
         assert "practice_timezone='America/Toronto'" in shown
+
+
+def test_intake_retention_defaults_to_180_days(tmp_path: Path) -> None:
+    assert Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).intake_retention_days == 180
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "half a year"])
+def test_a_retention_period_that_is_not_a_positive_number_of_days_is_refused(
+    tmp_path: Path, days: str
+) -> None:
+    with pytest.raises(SettingsError, match="INTAKE_RETENTION_DAYS must be a positive whole"):
+        Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "INTAKE_RETENTION_DAYS": days})
