@@ -82,6 +82,21 @@ def sweep() -> None:
     click.echo(f"Expired {expired} unpaid hold{'s' if expired != 1 else ''}.")
 
 
+@main.command()
+def purge() -> None:
+    """Delete the intake answers of consultations that never took place, once
+    INTAKE_RETENTION_DAYS have passed (workers also do it daily; safe to run again)."""
+    from booking.intake.retention import purge_expired_intakes
+    from booking.timezones import utc_now
+
+    days = _settings().intake_retention_days
+    purged = _run_with_database(lambda: purge_expired_intakes(utc_now(), days))
+    click.echo(
+        f"Purged the intake answers of {purged} booking{'s' if purged != 1 else ''} "
+        f"(older than {days} days)."
+    )
+
+
 @main.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt stored intake answers under the first key of BOOKING_DATA_KEY.

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, redirect_stdout
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
@@ -18,6 +19,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from booking.private_files import private_empty_file
 from booking.settings import Settings
 
 APP_NAME = "booking"
@@ -157,6 +159,12 @@ class _Lent:
 
 
 def sqlite_engine(path: str) -> LeanSQLiteEngine:
+    """An engine on the SQLite file `path`, created empty with mode 0600 if it is missing.
+
+    SQLite itself would create it 0644 (less the umask); its `-wal` and `-shm` files copy the
+    database file's mode, so all three stay private.
+    """
+    private_empty_file(Path(path))
     return LeanSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT)
 
 
@@ -192,7 +200,6 @@ def make_engine(settings: Settings) -> Engine[Any]:
     """The engine the settings describe (no connection is opened here)."""
     if settings.database_url:
         return postgres_engine(settings.database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return sqlite_engine(str(settings.sqlite_path))
 
 

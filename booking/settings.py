@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.intake.crypto import Keyring, development_keyring
+from booking.private_files import read_or_create_secret
 
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -21,7 +22,14 @@ class SettingsError(ValueError):
     """The environment holds a value the service cannot start with."""
 
 
-@dataclass(frozen=True, slots=True)
+# Shown only as set or unset wherever settings are printed or logged.
+SECRET_FIELDS = ("secret_key", "data_key")
+# URLs that may carry a password (user:password@host or ?password=): shown without it.
+URL_FIELDS = ("database_url", "broker_url", "smtp_url", "public_base_url")
+MASK = "***"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Settings:
     env: str
     data_dir: Path
@@ -45,6 +53,19 @@ class Settings:
     outbox_poll_seconds: float
     embedded_worker: bool
     outbox_lease_seconds: int
+    intake_retention_days: int
+
+    def __repr__(self) -> str:
+        """Every setting, secrets masked and URLs without their passwords: safe to print."""
+        shown: list[str] = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS and value:
+                value = MASK
+            elif item.name in URL_FIELDS and value:
+                value = _without_password(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def mail_directory(self) -> Path:
@@ -197,6 +218,12 @@ class Settings:
         if not lease.isdigit() or int(lease) < 1:
             problems.append(f"OUTBOX_LEASE_SECONDS must be a positive whole number, not {lease!r}")
 
+        retention = env.get("INTAKE_RETENTION_DAYS", "180")
+        if not retention.isdigit() or int(retention) < 1:
+            problems.append(
+                f"INTAKE_RETENTION_DAYS must be a positive whole number of days, not {retention!r}"
+            )
+
         support_file = env.get("SUPPORT_RESOURCES_FILE") or None
         if support_file is not None and not Path(support_file).is_file():
             problems.append(f"SUPPORT_RESOURCES_FILE names no file: {support_file}")
@@ -229,7 +256,22 @@ class Settings:
             outbox_poll_seconds=poll_seconds,
             embedded_worker=env.get("BOOKING_EMBEDDED_WORKER", "1") != "0",
             outbox_lease_seconds=int(lease) if lease.isdigit() else 300,
+            intake_retention_days=int(retention),
         )
+
+
+def _without_password(url: str) -> str:
+    """`url` with any password (in its user part or its query) replaced by the mask."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:{MASK}@{host}"
+    query = [
+        (name, MASK if name.lower() in ("password", "passwd", "pass") else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe=MASK)))
 
 
 def _is_address(value: str) -> bool:
@@ -238,14 +280,8 @@ def _is_address(value: str) -> bool:
 
 
 def _development_secret(data_dir: Path) -> str:
-    """A secret generated once into the data directory, for development and tests only."""
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    """A secret generated once into the data directory (mode 0600), for development and tests."""
+    key, _ = read_or_create_secret(data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
     return key
 
 

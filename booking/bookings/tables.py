@@ -51,6 +51,8 @@ class Booking(Table, tablename="bookings"):
     cancelled_at = Timestamptz(null=True, default=None)
     cancel_reason = Varchar(length=500, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Set once the retention purge has deleted the intake answers (booking.intake.retention).
+    intake_purged_at = Timestamptz(null=True, default=None)
 
 
 class Partner(Table, tablename="booking_partners"):

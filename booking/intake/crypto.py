@@ -14,13 +14,14 @@ import binascii
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from booking.private_files import read_or_create_secret
 
 log = logging.getLogger("booking.intake.crypto")
 
@@ -157,26 +158,16 @@ def development_keyring(data_dir: Path) -> Keyring:
     For development and tests only: production names its keys in the environment.
     """
     path = data_dir / "data_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place, so two processes starting together cannot each
-        # keep a different key; the loser reads the winner's.
-        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".data_key-")
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(f"{DEVELOPMENT_KEY_ID}:{Keyring.generate_key()}\n")
-            os.chmod(temporary, 0o600)
-            os.link(temporary, path)
-            log.warning(
-                "Generated a development encryption key in %s. Intake answers encrypted with it "
-                "are lost if the file is lost; production must set its own keys.",
-                path,
-            )
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    return Keyring.parse(path.read_text().strip())
+    value, created = read_or_create_secret(
+        path, lambda: f"{DEVELOPMENT_KEY_ID}:{Keyring.generate_key()}"
+    )
+    if created:
+        log.warning(
+            "Generated a development encryption key in %s. Intake answers encrypted with it "
+            "are lost if the file is lost; production must set its own keys.",
+            path,
+        )
+    return Keyring.parse(value)
 
 
 def _decode_key(encoded: str) -> bytes | None:

@@ -101,12 +101,16 @@ def event_for(
     """The booking's one calendar event as it stands now (same UID in every message)."""
     booking, therapist, kind = facts.booking, facts.therapist, facts.kind
     couple = " & ".join(first_name(p["name"]) for p in facts.partners)
-    where = location_text(
-        booking["mode"],
-        practice_address=settings.practice_address,
-        video_url=therapist["video_url"] or f"{settings.public_base_url}/video",
-        phone=facts.partner(1)["phone"] or "the number you gave us",
-    )
+    if for_feed and booking["mode"] == "phone":
+        # The feed is read by a third-party calendar service: it says how, never the number.
+        where = "Phone call"
+    else:
+        where = location_text(
+            booking["mode"],
+            practice_address=settings.practice_address,
+            video_url=therapist["video_url"] or f"{settings.public_base_url}/video",
+            phone=facts.partner(1)["phone"] or "the number you gave us",
+        )
     attendees: tuple[Attendee, ...] = ()
     if not for_feed:
         attendees = tuple(Attendee(email=p["email"], name=p["name"]) for p in facts.partners)

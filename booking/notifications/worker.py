@@ -28,6 +28,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from piccolo.engine.postgres import PostgresEngine
 
 from booking.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool, use_engine
+from booking.intake.retention import purge_daily
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
@@ -155,7 +156,7 @@ async def relay_forever(
 
 class OutboxWorker(Middleware):
     """Runs inside each Dramatiq worker process: configures the database and the deliverer,
-    and runs the outbox relay in a thread of its own."""
+    and runs the outbox relay and the daily intake purge in a thread of their own."""
 
     def __init__(self, settings: Settings, clock: Clock = utc_now, engine: Any = None) -> None:
         self.settings = settings
@@ -182,6 +183,11 @@ class OutboxWorker(Middleware):
 
     async def _relay(self, broker: dramatiq.Broker) -> None:
         await open_pool(self.engine)
+        # The daily retention purge shares the relay's loop and pool (idempotent, so every
+        # worker may run it).
+        purge = asyncio.create_task(
+            purge_daily(self.clock, self.settings.intake_retention_days, self.stop)
+        )
         try:
             await relay_forever(
                 lambda i: enqueue(broker, i),
@@ -191,6 +197,7 @@ class OutboxWorker(Middleware):
                 timedelta(seconds=self.settings.outbox_lease_seconds),
             )
         finally:
+            await purge
             await close_pool(self.engine)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

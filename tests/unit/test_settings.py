@@ -72,3 +72,44 @@ def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
 def test_a_short_secret_key_is_refused(tmp_path: Path, secret: str) -> None:
     with pytest.raises(SettingsError, match="at least 32 characters"):
         Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "BOOKING_SECRET_KEY": secret})
+
+
+def test_printed_settings_show_no_secret_and_no_password(tmp_path: Path) -> None:
+    secret_key = "s3cret-signing-key-" + "x" * 20
+    data_key = "k1:" + "Q" * 43 + "="
+    settings = Settings.from_env(
+        {
+            "BOOKING_DATA_DIR": str(tmp_path),
+            "BOOKING_SECRET_KEY": secret_key,
+            "BOOKING_DATA_KEY": data_key,
+            "SMTP_URL": "smtps://bookings%40example.org:smtp-pass-1@smtp.example.org:465",
+            "DATABASE_URL": "postgresql://booking:pg-pass-2@db/booking?password=pg-pass-3",
+            "BROKER_URL": "redis://:redis-pass-4@127.0.0.1:6379/0",
+        }
+    )
+
+    for shown in (repr(settings), str(settings), f"{settings}"):
+        for secret in (
+            secret_key,
+            "Q" * 43,
+            "smtp-pass-1",
+            "pg-pass-2",
+            "pg-pass-3",
+            "redis-pass-4",
+        ):
+            assert secret not in shown
+        assert "smtp.example.org:465" in shown
+        assert "secret_key='***'" in shown
+        assert "practice_timezone='America/Toronto'" in shown
+
+
+def test_intake_retention_defaults_to_180_days(tmp_path: Path) -> None:
+    assert Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).intake_retention_days == 180
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "half a year"])
+def test_a_retention_period_that_is_not_a_positive_number_of_days_is_refused(
+    tmp_path: Path, days: str
+) -> None:
+    with pytest.raises(SettingsError, match="INTAKE_RETENTION_DAYS must be a positive whole"):
+        Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "INTAKE_RETENTION_DAYS": days})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import icalendar
@@ -87,3 +88,19 @@ async def test_rotating_the_feed_retires_the_old_url(
     assert (await client.get(old)).status_code == 404
     assert (await client.get(new)).status_code == 200
     assert await Therapist.select(Therapist.feed_generation).first() == {"feed_generation": 1}
+
+
+async def test_the_feed_names_a_phone_consultation_without_the_number(
+    client: AsyncClient, practice: Practice
+) -> None:
+    body = booking_request(AT_9, mode="phone")
+    body["partners"][0]["phone"] = "+1 416-555-0188"
+    assert (await client.post("/api/v1/bookings", json=body)).status_code == 201
+    url = await FeedService(get_settings()).url_for("ana")
+
+    response = await client.get(url.removeprefix(get_settings().public_base_url))
+
+    (event,) = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    assert str(event["LOCATION"]) == "Phone call"
+    # However the number is written or folded, its digits appear nowhere in the feed.
+    assert "4165550188" not in re.sub(r"\D", "", response.text)
