@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
+from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
 from booking.scheduling.tables import (
     BusyInterval,
@@ -29,6 +30,7 @@ TABLES = [
     BusyInterval,
     Booking,
     Partner,
+    AnswerVersion,
     IdempotencyKey,
     AuditEvent,
     OutboxMessage,

@@ -38,6 +38,7 @@ from booking.bookings.validation import CleanBooking, parse_instant, validate_bo
 from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
 from booking.intake.consents import Support
 from booking.intake.crypto import Keyring
+from booking.intake.versions import add_answer_version, booker_flagged_at_booking
 from booking.notifications.outbox import (
     Recipients,
     drop_pending_reminders,
@@ -69,6 +70,11 @@ def couple_context(reference: str) -> str:
 def partner_context(reference: str, position: int) -> str:
     """Associated data binding a partner's encrypted answers to them."""
     return f"intake:{reference}:partner:{position}"
+
+
+def cancel_reason_context(reference: str) -> str:
+    """Associated data binding a booking's encrypted cancel reason to it."""
+    return f"booking:{reference}:cancel-reason"
 
 
 def support_out(support: Support) -> SupportOut:
@@ -172,19 +178,25 @@ class BookingService:
             )
         body = msgspec.json.decode(row["response_body"], type=BookingCreated)
         booking = (
-            await Booking.select(Booking.manage_generation)
+            await Booking.select(Booking.manage_generation, Booking.status, Booking.hold_expires_at)
             .where(Booking._meta.primary_key == row["booking"])
             .first()
         )
-        token = self.links.manage_token(
-            body.reference, booking["manage_generation"] if booking else 0
-        )
+        if booking is None:
+            return row["response_status"], body
+        token = self.links.manage_token(body.reference, booking["manage_generation"])
+        # The same booking, as it stands now (a replay after a cancellation says so), with
+        # the link and the booker's support re-derived: neither is stored with the key.
+        flagged = await booker_flagged_at_booking(row["booking"])
         return row["response_status"], msgspec.structs.replace(
-            body, manage_url=self.links.manage_url(token)
+            body,
+            status=effective_status(booking, now),
+            manage_url=self.links.manage_url(token),
+            support=support_out(self.support) if flagged else None,
         )
 
     async def _remember_answer(self, key: str, created: BookingCreated) -> None:
-        stored = msgspec.structs.replace(created, manage_url="")
+        stored = msgspec.structs.replace(created, manage_url="", support=None)
         booking = (
             await Booking.select(Booking._meta.primary_key)
             .where(Booking.reference == created.reference)
@@ -236,7 +248,7 @@ class BookingService:
         booking_id = row["id"]
         for position, partner in enumerate(clean.partners, start=1):
             booker = position == 1
-            await Partner.insert(
+            (inserted,) = await Partner.insert(
                 Partner(
                     booking=booking_id,
                     position=position,
@@ -256,7 +268,19 @@ class BookingService:
                     consents=clean.consents if booker else {},
                     consented_at=now if booker else None,
                 )
-            )
+            ).returning(Partner._meta.primary_key)
+            if booker:
+                await add_answer_version(
+                    self.keyring,
+                    booking_id=booking_id,
+                    partner_id=inserted["id"],
+                    reference=reference,
+                    position=1,
+                    answers=clean.booker_answers,
+                    questionnaire_version=clean.questionnaire_version,
+                    flagged=clean.booker_safety_flag,
+                    now=now,
+                )
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
         if not needs_deposit:
             await self._announce(booking_id, reference, "invitation", 0, therapist, now)
@@ -325,7 +349,11 @@ class BookingService:
                 {
                     Booking.status: "cancelled",
                     Booking.cancelled_at: now,
-                    Booking.cancel_reason: (reason or "").strip(),
+                    Booking.cancel_reason_encrypted: self.keyring.encrypt(
+                        reason.strip().encode("utf-8"), cancel_reason_context(current["reference"])
+                    )
+                    if reason and reason.strip()
+                    else None,
                     Booking.sequence: Booking.sequence + 1,
                     Booking.updated_at: now,
                 }

@@ -47,9 +47,16 @@ class Booking(Table, tablename="bookings"):
     couple_answers = Text(null=True, default=None)
     # Derived on the server from the partners' private safety answers; never shown to them.
     safety_flag = Boolean(default=False)
+    # A raised flag stays raised until a staff member resolves it (who, by their audit name).
+    safety_resolved_at = Timestamptz(null=True, default=None)
+    safety_resolved_by = Varchar(length=120, default="")
     viewer_timezone = Varchar(length=64, default="")
     cancelled_at = Timestamptz(null=True, default=None)
+    # No longer written: emptied by migration m0007, which moved any reason it held into
+    # cancel_reason_encrypted (SQLite cannot change a column's type in place).
     cancel_reason = Varchar(length=500, default="")
+    # The couple's reason for cancelling, encrypted like answers; null when none was given.
+    cancel_reason_encrypted = Text(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
     # Set once the retention purge has deleted the intake answers (booking.intake.retention).
     intake_purged_at = Timestamptz(null=True, default=None)

@@ -1,7 +1,7 @@
 """Retention: the intake of a consultation that never took place is deleted after a period.
 
 The privacy notice promises it. A booking cancelled, expired or marked no-show loses its
-couple answers, every partner's private answers and its cancel reason once
+couple answers, every partner's private answers (every kept version) and its cancel reason once
 INTAKE_RETENTION_DAYS have passed since it ended (the later of its scheduled end and its
 cancellation). The booking, the partners' names and emails, their consents and the safety
 flags stay: they are the record that the booking existed and how it was handled.
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from booking.audit.services import record_event
 from booking.bookings.services import write_transaction
 from booking.bookings.tables import Booking, Partner
+from booking.intake.tables import AnswerVersion
 from booking.timezones import Clock
 
 log = logging.getLogger("booking.retention")
@@ -59,6 +60,7 @@ async def purge_expired_intakes(now: datetime, retention_days: int, batch: int =
                     {
                         Booking.couple_answers: None,
                         Booking.cancel_reason: "",
+                        Booking.cancel_reason_encrypted: None,
                         Booking.intake_purged_at: now,
                         Booking.updated_at: now,
                     }
@@ -70,6 +72,7 @@ async def purge_expired_intakes(now: datetime, retention_days: int, batch: int =
                 continue
             ids = [row["id"] for row in marked]
             await Partner.update({Partner.answers: None}).where(Partner.booking.is_in(ids))
+            await AnswerVersion.delete().where(AnswerVersion.booking.is_in(ids))
             for row in marked:
                 await record_event(
                     "system", "intake.purged", row["reference"], "couple+partners", "", now

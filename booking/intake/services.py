@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from booking.audit.services import record_event
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
 from booking.bookings.services import (
+    cancel_reason_context,
     couple_context,
     partner_context,
     support_out,
@@ -17,6 +19,8 @@ from booking.errors import FieldError, NotFound, ValidationFailed
 from booking.intake.consents import Support, load_consents, validate_consents
 from booking.intake.crypto import Keyring
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
+from booking.intake.tables import AnswerVersion
+from booking.intake.versions import add_answer_version, version_context
 from booking.timezones import Clock, utc_now
 from booking.tokens import looks_like_token, token_hash
 
@@ -44,7 +48,8 @@ class PartnerIntakeService:
         )
 
     async def submit(self, token: str, data: PartnerIntakeIn, client: str) -> PartnerIntakeDone:
-        """Store the partner's answers (replacing earlier ones); audited either way."""
+        """Store the partner's answers as their next version (the latest is what they see);
+        audited. A raised safety flag stays raised until staff resolve it."""
         partner, booking = await self._by_token(token)
         questionnaire = load_questionnaire()
         problems: list[FieldError] = []
@@ -66,28 +71,38 @@ class PartnerIntakeService:
         reference, position = booking["reference"], partner["position"]
         async with write_transaction():
             now = self.clock()
-            await Partner.update(
-                {
-                    Partner.answers: self.keyring.encrypt_json(
-                        answers, partner_context(reference, position)
-                    ),
-                    Partner.questionnaire_version: questionnaire.version,
-                    Partner.intake_completed_at: now,
-                    Partner.safety_flag: flagged,
-                    Partner.consents: consents,
-                    Partner.consented_at: now,
-                }
-            ).where(Partner._meta.primary_key == partner["id"])
-            any_flag = await Partner.exists().where(
-                (Partner.booking == booking["id"]) & Partner.safety_flag.eq(True)
+            latest: dict[Any, Any] = {
+                Partner.answers: self.keyring.encrypt_json(
+                    answers, partner_context(reference, position)
+                ),
+                Partner.questionnaire_version: questionnaire.version,
+                Partner.intake_completed_at: now,
+                Partner.consents: consents,
+                Partner.consented_at: now,
+            }
+            # A later "all is well" never clears a disclosure: only staff do (resolve_safety_flag).
+            if flagged:
+                latest[Partner.safety_flag] = True
+            await Partner.update(latest).where(Partner._meta.primary_key == partner["id"])
+            number = await add_answer_version(
+                self.keyring,
+                booking_id=booking["id"],
+                partner_id=partner["id"],
+                reference=reference,
+                position=position,
+                answers=answers,
+                questionnaire_version=questionnaire.version,
+                flagged=flagged,
+                now=now,
             )
-            await Booking.update({Booking.safety_flag: any_flag, Booking.updated_at: now}).where(
-                Booking._meta.primary_key == booking["id"]
-            )
+            changes: dict[Any, Any] = {Booking.updated_at: now}
+            if flagged:
+                changes[Booking.safety_flag] = True
+            await Booking.update(changes).where(Booking._meta.primary_key == booking["id"])
             action = "intake.replaced" if partner["intake_completed_at"] else "intake.submitted"
-            await record_event(
-                f"partner:{position}", action, reference, f"partner:{position}", client, now
-            )
+            record = f"partner:{position} version {number}"
+            await record_event(f"partner:{position}", action, reference, record, client, now)
+        # Support answers the answers just given; an earlier flag is the staff's to follow up.
         return PartnerIntakeDone(
             complete=True, support=support_out(self.support) if flagged else None
         )
@@ -114,8 +129,42 @@ class PartnerIntakeService:
         return partner, booking
 
 
+async def resolve_safety_flag(reference: str, actor: str, now: datetime, client: str = "") -> bool:
+    """Clear the booking's and its partners' safety flags as resolved by staff `actor`
+    ("staff:<id>"), audited; False (and nothing changed) when no flag is raised.
+
+    Raises NotFound for an unknown reference. The versions keep whether each raised a flag.
+    """
+    async with write_transaction():
+        booking = (
+            await Booking.select(Booking._meta.primary_key, Booking.safety_flag)
+            .where(Booking.reference == reference)
+            .first()
+        )
+        if booking is None:
+            raise NotFound("No booking has this reference.")
+        raised = booking["safety_flag"] or await Partner.exists().where(
+            (Partner.booking == booking["id"]) & Partner.safety_flag.eq(True)
+        )
+        if not raised:
+            return False
+        # Partners before the booking: the order a submission takes its row locks in.
+        await Partner.update({Partner.safety_flag: False}).where(Partner.booking == booking["id"])
+        await Booking.update(
+            {
+                Booking.safety_flag: False,
+                Booking.safety_resolved_at: now,
+                Booking.safety_resolved_by: actor[:120],
+                Booking.updated_at: now,
+            }
+        ).where(Booking._meta.primary_key == booking["id"])
+        await record_event(actor, "safety.resolved", reference, "booking", client, now)
+    return True
+
+
 async def rotate_intake_keys(keyring: Keyring, batch: int = 200) -> int:
-    """Re-encrypt every stored answer not under the keyring's first key; returns how many.
+    """Re-encrypt every stored answer, answer version and cancel reason not under the
+    keyring's first key; returns how many.
 
     Runs in batches, each its own transaction, so it can be interrupted and run again.
     """
@@ -123,7 +172,12 @@ async def rotate_intake_keys(keyring: Keyring, batch: int = 200) -> int:
     last_id = 0
     while True:
         rows = await (
-            Booking.select(Booking._meta.primary_key, Booking.reference, Booking.couple_answers)
+            Booking.select(
+                Booking._meta.primary_key,
+                Booking.reference,
+                Booking.couple_answers,
+                Booking.cancel_reason_encrypted,
+            )
             .where(Booking._meta.primary_key > last_id)
             .order_by(Booking._meta.primary_key)
             .limit(batch)
@@ -151,6 +205,16 @@ async def _rotate_booking(keyring: Keyring, row: dict[str, Any]) -> int:
             }
         ).where(Booking._meta.primary_key == row["id"])
         count += 1
+    reason = row["cancel_reason_encrypted"]
+    if reason and keyring.needs_rotation(reason):
+        await Booking.update(
+            {
+                Booking.cancel_reason_encrypted: keyring.reencrypt(
+                    reason, cancel_reason_context(reference)
+                )
+            }
+        ).where(Booking._meta.primary_key == row["id"])
+        count += 1
     partners = await Partner.select(
         Partner._meta.primary_key, Partner.position, Partner.answers
     ).where(Partner.booking == row["id"])
@@ -160,5 +224,18 @@ async def _rotate_booking(keyring: Keyring, row: dict[str, Any]) -> int:
             await Partner.update(
                 {Partner.answers: keyring.reencrypt(partner["answers"], context)}
             ).where(Partner._meta.primary_key == partner["id"])
+            count += 1
+    versions = await AnswerVersion.select(
+        AnswerVersion._meta.primary_key,
+        AnswerVersion.position,
+        AnswerVersion.number,
+        AnswerVersion.answers,
+    ).where(AnswerVersion.booking == row["id"])
+    for version in versions:
+        if keyring.needs_rotation(version["answers"]):
+            context = version_context(reference, version["position"], version["number"])
+            await AnswerVersion.update(
+                {AnswerVersion.answers: keyring.reencrypt(version["answers"], context)}
+            ).where(AnswerVersion._meta.primary_key == version["id"])
             count += 1
     return count

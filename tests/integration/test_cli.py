@@ -127,9 +127,12 @@ async def test_rotate_keys_and_sweep_as_an_operator_runs_them(tmp_path: Path) ->
     swept = run(tmp_path, "sweep")
 
     assert rotated.returncode == 0, rotated.stderr
-    assert rotated.stdout.strip() == "Re-encrypted 2 records under key k2027."
+    # The couple part, the booker's own part and its version 1 (the partner has not answered).
+    assert rotated.stdout.strip() == "Re-encrypted 3 records under key k2027."
     assert again.stdout.strip() == "Re-encrypted 0 records under key k2027."
     assert swept.stdout.strip() == "Expired 0 unpaid holds."
     with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
         (stored,) = db.execute("SELECT couple_answers FROM bookings").fetchone()
+        (version,) = db.execute("SELECT answers FROM intake_answer_versions").fetchone()
     assert stored.startswith("k2027$")
+    assert version.startswith("k2027$")

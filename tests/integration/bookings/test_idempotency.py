@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from httpx import AsyncClient
 
-from booking.bookings.tables import Booking
-from tests.factories import booking_request
+from booking.bookings.tables import Booking, IdempotencyKey
+from booking.intake.consents import load_support
+from tests.factories import booking_request, partner_answers
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_9, AT_10, Practice
 
@@ -69,3 +71,36 @@ async def test_an_overlong_key_is_refused(client: AsyncClient, practice: Practic
         "/api/v1/bookings", json=booking_request(AT_10), headers={"Idempotency-Key": "k" * 201}
     )
     assert response.status_code == 422
+
+
+async def test_a_replay_after_a_cancellation_says_cancelled(
+    client: AsyncClient, practice: Practice
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-3"}
+    first = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+    token = first.json()["manage_url"].rsplit("/", 1)[1]
+    assert (await client.post(f"/api/v1/bookings/{token}/cancel")).status_code == 200
+
+    again = await client.post("/api/v1/bookings", json=booking_request(AT_10), headers=headers)
+
+    assert again.status_code == 201
+    assert again.json() == {**first.json(), "status": "cancelled"}
+    assert await Booking.count() == 1
+
+
+async def test_support_is_not_stored_with_the_key_and_a_replay_still_gives_it(
+    client: AsyncClient, practice: Practice
+) -> None:
+    headers = {"Idempotency-Key": "booking-attempt-4"}
+    body = booking_request(AT_10)
+    body["intake"]["booker"] = partner_answers(harmed_past_year="yes")
+    first = await client.post("/api/v1/bookings", json=body, headers=headers)
+    again = await client.post("/api/v1/bookings", json=body, headers=headers)
+
+    support = load_support()
+    assert first.json()["support"]["message"] == support.message
+    assert again.json() == first.json()
+    (stored,) = await IdempotencyKey.select(IdempotencyKey.response_body)
+    assert msgspec.json.decode(stored["response_body"])["support"] is None
+    assert support.message not in stored["response_body"]
+    assert all(r.contact not in stored["response_body"] for r in support.resources)

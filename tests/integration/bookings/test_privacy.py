@@ -12,10 +12,12 @@ import pytest
 from httpx import AsyncClient
 
 from booking.app import create_app
-from booking.bookings.services import couple_context, partner_context
+from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
 from booking.intake.crypto import DecryptionError, Keyring, key_id_of
 from booking.intake.services import rotate_intake_keys
+from booking.intake.tables import AnswerVersion
+from booking.intake.versions import version_context
 from booking.settings import Settings, get_settings
 from tests.factories import (
     ALL_CONSENTS,
@@ -25,7 +27,7 @@ from tests.factories import (
     partner_answers,
 )
 from tests.fixtures.databases import Database
-from tests.integration.practice import AT_9, AT_10, Practice, intake_token
+from tests.integration.practice import AT_9, AT_10, Practice, intake_token, manage_token
 
 
 async def book_with_distinctive_answers(client: AsyncClient) -> str:
@@ -78,7 +80,8 @@ async def test_rotation_reencrypts_and_old_answers_stay_readable(
     new = f"k2026:{Keyring.generate_key()}"
 
     rotated = await rotate_intake_keys(Keyring.parse(f"{new},{old}"))
-    assert rotated == 3  # the couple part and both partners' parts
+    # The couple part, both partners' parts, and the one version each of those has so far.
+    assert rotated == 5
     assert await rotate_intake_keys(Keyring.parse(f"{new},{old}")) == 0  # nothing left to do
 
     only_new = Keyring.parse(new)
@@ -89,6 +92,40 @@ async def test_rotation_reencrypts_and_old_answers_stay_readable(
     partners = await Partner.select(Partner.position, Partner.answers).order_by(Partner.position)
     second = only_new.decrypt_json(partners[1]["answers"], partner_context(reference, 2))
     assert second["private_contact"] == f"Partner: {DISTINCTIVE}"  # type: ignore[index]
+    versions = await AnswerVersion.select().order_by(AnswerVersion.position)
+    assert {key_id_of(v["answers"]) for v in versions} == {"k2026"}
+    first = only_new.decrypt_json(versions[0]["answers"], version_context(reference, 1, 1))
+    assert first["hoped_for_change"] == f"Booker: {DISTINCTIVE}"  # type: ignore[index]
+
+
+async def test_a_cancel_reason_is_encrypted_at_rest_and_rotated(
+    client: AsyncClient, practice: Practice, database: Database
+) -> None:
+    created = await client.post("/api/v1/bookings", json=booking_request(AT_10))
+    reference = created.json()["reference"]
+    reason = f"Reason: {DISTINCTIVE}"
+    cancelled = await client.post(
+        f"/api/v1/bookings/{manage_token(created.json()['manage_url'])}/cancel",
+        json={"reason": f"  {reason} "},
+    )
+    assert cancelled.status_code == 200
+
+    assert DISTINCTIVE.encode() not in raw_database(database)
+    (row,) = await Booking.raw("SELECT cancel_reason, cancel_reason_encrypted FROM bookings")
+    assert row["cancel_reason"] == ""
+    assert DISTINCTIVE not in row["cancel_reason_encrypted"]
+    keyring = get_settings().keyring()
+    context = cancel_reason_context(reference)
+    assert keyring.decrypt(row["cancel_reason_encrypted"], context).decode() == reason
+
+    new = f"k2026:{Keyring.generate_key()}"
+    old = (get_settings().data_dir / "data_key").read_text().strip()
+    # The couple part, the booker's part and its version 1, and the reason.
+    assert await rotate_intake_keys(Keyring.parse(f"{new},{old}")) == 4
+    rotated = await Booking.select(Booking.cancel_reason_encrypted).first()
+    assert Keyring.parse(new).decrypt(rotated["cancel_reason_encrypted"], context) == (
+        reason.encode()
+    )
 
 
 async def test_a_ciphertext_moved_to_another_booking_does_not_decrypt(

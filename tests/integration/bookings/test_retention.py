@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from booking.audit.tables import AuditEvent
-from booking.bookings.services import couple_context, partner_context
+from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
 from booking.db import close_pool, sqlite_engine, use_engine
 from booking.intake.retention import purge_expired_intakes
+from booking.intake.tables import AnswerVersion
+from booking.intake.versions import add_answer_version
 from booking.notifications.worker import EmbeddedWorker
 from booking.settings import Settings, get_settings
 from booking.timezones import utc_now
@@ -56,11 +58,15 @@ async def seed_booking(
             couple_answers=keyring.encrypt_json(couple_answers(), couple_context(reference)),
             safety_flag=True,
             cancelled_at=None if cancelled is None else now - cancelled,
-            cancel_reason="We found a therapist closer to home." if cancelled else "",
+            cancel_reason_encrypted=keyring.encrypt(
+                b"We found a therapist closer to home.", cancel_reason_context(reference)
+            )
+            if cancelled
+            else None,
         )
     ).returning(Booking._meta.primary_key)
     for position, name in ((1, "Robin Park"), (2, "Sam Park")):
-        await Partner.insert(
+        (partner,) = await Partner.insert(
             Partner(
                 booking=row["id"],
                 position=position,
@@ -78,7 +84,19 @@ async def seed_booking(
                 consents={text: "v-2026-1" for text in ALL_CONSENTS},
                 consented_at=ends_at - 9 * DAYS,
             )
-        )
+        ).returning(Partner._meta.primary_key)
+        for answer in ("not_sure", "yes"):
+            await add_answer_version(
+                keyring,
+                booking_id=row["id"],
+                partner_id=partner["id"],
+                reference=reference,
+                position=position,
+                answers=partner_answers(safe_at_home=answer),
+                questionnaire_version="couples-2026-1",
+                flagged=answer == "not_sure",
+                now=ends_at - 9 * DAYS,
+            )
 
 
 # reference -> (status, ended before NOW, cancelled before NOW, purged?)
@@ -107,10 +125,12 @@ async def snapshot() -> dict[str, dict[str, Any]]:
     """Every stored value of every booking and its partners, by booking reference."""
     bookings = await Booking.select().order_by(Booking.reference)
     partners = await Partner.select().order_by(Partner.booking, Partner.position)
+    versions = await AnswerVersion.select().order_by(AnswerVersion._meta.primary_key)
     return {
         booking["reference"]: {
             "booking": booking,
             "partners": [p for p in partners if p["booking"] == booking["id"]],
+            "versions": [v for v in versions if v["booking"] == booking["id"]],
         }
         for booking in bookings
     }
@@ -141,11 +161,13 @@ async def test_the_purge_deletes_only_the_answers_of_consultations_that_never_to
     for reference in PURGED:
         booking, old = after[reference]["booking"], before[reference]["booking"]
         assert booking["couple_answers"] is None
-        assert booking["cancel_reason"] == ""
+        assert booking["cancel_reason_encrypted"] is None
         assert booking["intake_purged_at"] == NOW
+        assert before[reference]["versions"]
+        assert after[reference]["versions"] == []
         unchanged = booking.keys() - {
             "couple_answers",
-            "cancel_reason",
+            "cancel_reason_encrypted",
             "intake_purged_at",
             "updated_at",
         }
