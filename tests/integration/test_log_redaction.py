@@ -211,7 +211,10 @@ def _get(url: str) -> tuple[int, dict[str, str]]:
         return 0, {}
 
 
-def test_the_servers_access_log_keeps_no_token_and_names_no_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_servers_access_log_keeps_no_token_and_names_no_server(
+    tmp_path: Path, workers: int
+) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BOOKING_SECRET_KEY")}
     port = _free_port()
     env.update(
@@ -233,7 +236,16 @@ def test_the_servers_access_log_keeps_no_token_and_names_no_server(tmp_path: Pat
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [*booking, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                *booking,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
