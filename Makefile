@@ -35,10 +35,12 @@ test-browser: install
 bench: install
 	$(BIN)/python -m tests.benchmarks
 
+# bandit: no finding above low severity in the service's code.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r booking -ll
 
 format: install
 	$(BIN)/ruff check --fix .

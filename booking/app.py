@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -23,6 +24,7 @@ from booking.bookings.manage_pages import ManagePages
 from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.db import close_pool, make_engine, open_pool, use_engine
+from booking.headers import security_headers
 from booking.health import HealthController
 from booking.http_errors import EXCEPTION_HANDLERS, write_rate_limit
 from booking.intake.consents import load_support
@@ -112,6 +114,7 @@ def create_app(
         },
         middleware=[write_rate_limit(settings).middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers],
         lifespan=[database],
         state=_state(settings, engine),
         template_config=TemplateConfig(
@@ -123,6 +126,9 @@ def create_app(
             title=f"{settings.practice_name}: consultation booking API",
             version="1",
             path="/schema",
+            # The document only: Litestar's documentation pages load unpinned scripts from
+            # CDNs, which the Content-Security-Policy (rightly) refuses.
+            render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],
         ),
         request_max_body_size=64 * 1024,
         debug=False,

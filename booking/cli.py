@@ -251,6 +251,7 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         log_level=settings.log_level.lower(),
+        server_header=False,  # no `server: uvicorn` on answers: the stack is nobody's business
     )
 
 

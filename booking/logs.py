@@ -1,4 +1,4 @@
-"""Logging setup: plain lines on stderr, with private link tokens taken out of access logs."""
+"""Logging setup: plain lines on stderr, and one filter that keeps secrets out of every line."""
 
 from __future__ import annotations
 
@@ -6,32 +6,91 @@ import logging
 import re
 import sys
 
-# Manage and intake links carry credentials in their path; an access log must not keep them.
-TOKEN_PATH = re.compile(
-    r"(/(?:manage|intake|api/v1/bookings|api/v1/intake)/)(?!questionnaire\b)[A-Za-z0-9_-]{16,}"
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+# A link token (manage, intake, feed) is 43 URL-safe base64 characters (booking.tokens): any
+# run of 43 or more of them is taken out wherever it is (a path, a query, an exception's
+# message), so a new route family is covered without a list of prefixes to keep up to date.
+TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43,}(?![A-Za-z0-9_-])")
+# `?token=…`-style query values, whatever their shape.
+SECRET_QUERY = re.compile(
+    r"(?i)([?&;][\w.-]*(?:token|key|secret|password|passwd|signature|sig|auth|code|session)"
+    r"[\w.-]*=)[^&;#\s\"']+"
 )
+# Credential headers, as a line (`Authorization: Bearer …`) or a repr (`(b'cookie', b'…')`).
+SECRET_HEADER = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|x-api-key)(['\"]?\s*[:=,]\s*b?['\"]?)"
+    r"[^'\"\r\n]+"
+)
+# A person's address never belongs in a log line, whoever wrote it there.
+EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+# Libraries that, below these levels, print SQL parameters, message bodies or SMTP
+# conversations (names, emails, answers): they never log below them, even at LOG_LEVEL=DEBUG.
+LIBRARY_FLOORS = {
+    "aiosqlite": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    "piccolo": logging.WARNING,
+    "dramatiq": logging.INFO,
+    "pika": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosmtplib": logging.WARNING,
+    "mail.log": logging.WARNING,
+    "multipart": logging.WARNING,
+}
+# Uvicorn's loggers, which may carry handlers of their own.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
-    """`text` with every link token replaced by a placeholder."""
-    return TOKEN_PATH.sub(r"\1[token]", text)
+    """`text` with every link token, credential query value, credential header and email
+    address replaced by a placeholder."""
+    text = TOKEN.sub("[token]", text)
+    text = SECRET_QUERY.sub(r"\1[redacted]", text)
+    text = SECRET_HEADER.sub(r"\1\2[redacted]", text)
+    return EMAIL.sub("[email]", text)
 
 
 class RedactTokens(logging.Filter):
-    """Rewrites a record's message and arguments so no link token reaches a handler."""
+    """Rewrites a record (its message, arguments and traceback) so no secret reaches a handler.
+
+    The message is formatted here, once, so arguments of any type (a URL object, a dict) are
+    redacted as they would be printed.
+    """
+
+    _tracebacks = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: keep only its format string, redacted
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._tracebacks.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    logging.getLogger().setLevel(level)
-    # Piccolo announces the SQLite version at every engine start; only its warnings matter.
-    logging.getLogger("piccolo").setLevel(logging.WARNING)
-    for name in ("uvicorn.access", "uvicorn.error"):
-        logging.getLogger(name).addFilter(RedactTokens())
+    """Lines on stderr at `level`, libraries held at their floors, every handler redacting.
+
+    A handler someone else installed first (Dramatiq's worker processes do) is kept and given
+    the same filter; safe to call again.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(stderr)
+    root.setLevel(level)
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(root.level, floor))
+    for logger in (root, *map(logging.getLogger, SERVER_LOGGERS)):
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactTokens) for f in handler.filters):
+                handler.addFilter(RedactTokens())
