@@ -9,6 +9,7 @@ from piccolo.conf.apps import AppConfig
 from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.notifications.tables import OutboxMessage
+from booking.ratelimit import RateLimitHit
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -32,6 +33,7 @@ TABLES = [
     IdempotencyKey,
     AuditEvent,
     OutboxMessage,
+    RateLimitHit,
 ]
 
 APP_CONFIG = AppConfig(
