@@ -1,10 +1,10 @@
 """The shared rate-limit counter, and what the booking limits look bookings up by.
 
 rate_limit_hits: one row per client address digest and one-minute window, counted by an
-atomic upsert on its unique window_key ("<digest>:<window_start>"; one column, since SQLite
-cannot add a multi-column constraint to a table after creating it). bookings.client_digest: an HMAC of the
-address a booking was made from (never the address). booking_partners (lower(email)): finds a
-partner's live bookings whatever the case of the address.
+atomic upsert on its unique window_key ("<digest>:<window_start>": one column, since SQLite
+cannot add a multi-column constraint to a table after creating it).
+bookings.client_digest: an HMAC of the address a booking was made from (never the address).
+booking_partners (lower(email)): a partner's live bookings, whatever the case of the address.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
