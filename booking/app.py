@@ -26,7 +26,7 @@ from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.db import close_pool, make_engine, open_pool, use_engine
 from booking.headers import security_headers
 from booking.health import HealthController
-from booking.http_errors import EXCEPTION_HANDLERS, write_rate_limit
+from booking.http_errors import EXCEPTION_HANDLERS
 from booking.intake.consents import load_support
 from booking.intake.controllers import IntakeController
 from booking.intake.pages import IntakePages
@@ -34,6 +34,7 @@ from booking.intake.services import PartnerIntakeService
 from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
 from booking.notifications.worker import EmbeddedWorker
+from booking.ratelimit import WriteRateLimit, rate_limit_store
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -55,6 +56,7 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
     use_engine(engine)
+    rate_limits = rate_limit_store(settings)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -79,6 +81,7 @@ def create_app(
                 await asyncio.to_thread(worker.stop)
             if sweeper is not None:
                 sweeper.cancel()
+            await rate_limits.close()
             if owned:
                 await close_pool(engine)
 
@@ -112,7 +115,7 @@ def create_app(
             "intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
             "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
         },
-        middleware=[write_rate_limit(settings).middleware],
+        middleware=[WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers],
         lifespan=[database],

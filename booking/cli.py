@@ -249,7 +249,10 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is believed only from TRUSTED_PROXIES (none by default); passed
+        # explicitly, so uvicorn's own FORWARDED_ALLOW_IPS never widens it.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         log_level=settings.log_level.lower(),
         server_header=False,  # no `server: uvicorn` on answers: the stack is nobody's business
     )

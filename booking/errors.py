@@ -54,6 +54,13 @@ class TooLate(ServiceError):
     code = "too_late"
 
 
+class BookingLimitReached(ServiceError):
+    """A couple or a connection already holds as many bookings as the practice allows."""
+
+    status_code = 409
+    code = "booking_limit"
+
+
 class PayloadTooLarge(ServiceError):
     status_code = 413
     code = "payload_too_large"

@@ -13,12 +13,10 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.errors import FieldError, ServiceError
-from booking.settings import Settings
 
 log = logging.getLogger("booking.errors")
 
@@ -82,11 +80,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, ValidationException):
         return _validation_error(request, exc)
     headers = dict(exc.headers or {})
-    if status == 429:
-        # RateLimit-Reset says how many seconds until the window frees a request.
-        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
-        message = "Too many requests from your address. Please wait a minute and try again."
-    elif status == 413:
+    if status == 413:
         message = "The request is too large."
     elif status == 404:
         message = "Nothing is here. Check the address."
@@ -95,23 +89,6 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     else:
         message = exc.detail
     return error_response(request, status, HTTP_CODES.get(status, "error"), message, None, headers)
-
-
-# Writes are throttled per client address; reads are not.
-THROTTLED_PREFIXES = ("/api/v1/bookings", "/api/v1/intake/", "/book", "/manage/", "/intake/")
-
-
-def write_rate_limit(settings: Settings) -> RateLimitConfig:
-    """At most RATE_LIMIT_PER_MINUTE write requests a minute from one client address."""
-
-    def throttled(request: Request[Any, Any, Any]) -> bool:
-        return request.method == "POST" and request.url.path.startswith(THROTTLED_PREFIXES)
-
-    return RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        check_throttle_handler=throttled,
-        set_rate_limit_headers=True,
-    )
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -10,6 +10,7 @@ from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
+from booking.ratelimit import RateLimitHit
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -34,6 +35,7 @@ TABLES = [
     IdempotencyKey,
     AuditEvent,
     OutboxMessage,
+    RateLimitHit,
 ]
 
 APP_CONFIG = AppConfig(

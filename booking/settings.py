@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -42,6 +43,12 @@ class Settings:
     demo_data: bool
     data_key: str | None
     rate_limit_per_minute: int
+    # Addresses or networks whose X-Forwarded-For is believed; empty: nobody's.
+    trusted_proxies: tuple[str, ...]
+    rate_limit_redis_url: str | None
+    bookings_per_email: int
+    holds_per_address: int
+    bookings_per_address_per_day: int
     support_file: str | None
     hold_sweep_seconds: int
     broker_url: str | None
@@ -162,6 +169,36 @@ class Settings:
         if not rate.isdigit() or int(rate) < 1:
             problems.append(f"RATE_LIMIT_PER_MINUTE must be a positive whole number, not {rate!r}")
 
+        trusted_proxies = tuple(
+            p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+        )
+        for proxy in trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                problems.append(
+                    "TRUSTED_PROXIES must be a comma-separated list of IP addresses or networks "
+                    f"(like 10.0.0.5,192.168.0.0/24), not {proxy!r}"
+                )
+
+        rate_limit_redis_url = env.get("RATE_LIMIT_REDIS_URL") or None
+        if rate_limit_redis_url is not None and urlsplit(rate_limit_redis_url).scheme not in (
+            "redis",
+            "rediss",
+        ):
+            problems.append("RATE_LIMIT_REDIS_URL must be a redis:// URL (unset: the database)")
+
+        limits: dict[str, int] = {}
+        for name, default in (
+            ("BOOKING_LIMIT_PER_EMAIL", "2"),
+            ("HOLD_LIMIT_PER_ADDRESS", "2"),
+            ("BOOKING_LIMIT_PER_ADDRESS_PER_DAY", "6"),
+        ):
+            given = env.get(name, default)
+            if not given.isdigit() or int(given) < 1:
+                problems.append(f"{name} must be a positive whole number, not {given!r}")
+            limits[name] = int(given) if given.isdigit() else int(default)
+
         sweep = env.get("HOLD_SWEEP_SECONDS", "60")
         if not sweep.isdigit():
             problems.append(f"HOLD_SWEEP_SECONDS must be a whole number (0: off), not {sweep!r}")
@@ -243,6 +280,11 @@ class Settings:
             demo_data=demo == "1",
             data_key=data_key,
             rate_limit_per_minute=int(rate) if rate.isdigit() else 20,
+            trusted_proxies=trusted_proxies,
+            rate_limit_redis_url=rate_limit_redis_url,
+            bookings_per_email=limits["BOOKING_LIMIT_PER_EMAIL"],
+            holds_per_address=limits["HOLD_LIMIT_PER_ADDRESS"],
+            bookings_per_address_per_day=limits["BOOKING_LIMIT_PER_ADDRESS_PER_DAY"],
             support_file=support_file,
             hold_sweep_seconds=int(sweep) if sweep.isdigit() else 60,
             broker_url=broker_url,

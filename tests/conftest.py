@@ -14,6 +14,12 @@ os.environ["BOOKING_ENV"] = "test"
 os.environ["BOOKING_DATA_DIR"] = _DATA_DIR
 # Tests send many writes from one address; the rate limit has its own test.
 os.environ["RATE_LIMIT_PER_MINUTE"] = "100000"
+# Likewise many bookings with one couple's emails; the booking limits have their own tests.
+os.environ["BOOKING_LIMIT_PER_EMAIL"] = "100000"
+os.environ["HOLD_LIMIT_PER_ADDRESS"] = "100000"
+os.environ["BOOKING_LIMIT_PER_ADDRESS_PER_DAY"] = "100000"
+os.environ.pop("TRUSTED_PROXIES", None)
+os.environ.pop("RATE_LIMIT_REDIS_URL", None)
 # Tests expire holds through the clock they control, not a background loop.
 os.environ["HOLD_SWEEP_SECONDS"] = "0"
 # Suites that deliver messages start their own workers.

@@ -19,7 +19,7 @@ from booking.bookings.controllers import PRIVATE_HEADERS, checked_idempotency_ke
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
 from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
-from booking.errors import FieldError, SlotUnavailable, ValidationFailed
+from booking.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
 from booking.intake.pages import (
     PAGE_ERRORS,
     FormState,
@@ -234,6 +234,10 @@ class BookingPages(Controller):
             return booking_form(slot, form, key, status=422)
         except SlotUnavailable as exc:
             return booking_form(slot, FormState(values), key, status=409, taken=exc.message)
+        except BookingLimitReached as exc:
+            # Listed above the form, tied to no field: it must not say which email it was.
+            form = FormState.failed(values, [FieldError("booking", exc.message)], {})
+            return booking_form(slot, form, key, status=409)
         token = created.manage_url.rsplit("/", 1)[1]
         notes = [NOTE_SUPPORT] if created.support else []
         if shares_inbox(data):

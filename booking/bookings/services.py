@@ -24,6 +24,7 @@ from asyncpg.exceptions import ExclusionViolationError
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from booking.audit.services import record_event
+from booking.bookings.limits import check_booking_limits
 from booking.bookings.schemas import (
     BookingCreated,
     BookingIn,
@@ -35,6 +36,7 @@ from booking.bookings.schemas import (
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
+from booking.clients import address_digest
 from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
 from booking.intake.consents import Support
 from booking.intake.crypto import Keyring
@@ -213,12 +215,15 @@ class BookingService:
     async def _insert(self, clean: CleanBooking, now: datetime, client: str) -> BookingCreated:
         therapist, kind = clean.therapist, clean.consultation_type
         await lock_therapist(therapist["id"])
+        needs_deposit = kind["deposit_amount"] is not None
+        digest = address_digest(self.settings.secret_key, client) if client else ""
+        emails = [p.email for p in clean.partners]
+        await check_booking_limits(self.settings, emails, needs_deposit, digest, now)
         await expire_overdue_holds(therapist["id"], clean.starts_at, clean.blocked_until, now)
         if not await self.availability.offers(kind, therapist, clean.starts_at, now):
             raise _slot_taken()
 
         reference = new_reference()
-        needs_deposit = kind["deposit_amount"] is not None
         hold_expires_at = (
             now + timedelta(minutes=kind["payment_hold_minutes"]) if needs_deposit else None
         )
@@ -236,6 +241,7 @@ class BookingService:
                 hold_expires_at=hold_expires_at,
                 created_at=now,
                 updated_at=now,
+                client_digest=digest,
                 manage_token_hash=token_hash(manage_token),
                 questionnaire_version=clean.questionnaire_version,
                 couple_answers=self.keyring.encrypt_json(

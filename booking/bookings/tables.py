@@ -36,6 +36,8 @@ class Booking(Table, tablename="bookings"):
     blocked_until = Timestamptz()
     hold_expires_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # address_digest of the address it was booked from, for the per-address booking limits.
+    client_digest = Varchar(length=64, default="", index=True)
     # sha256 of the manage token; the token itself is derived, never stored. Unique through
     # an index of its own (SQLite cannot add a UNIQUE column to an existing table).
     manage_token_hash = Varchar(length=64, null=True, default=None)

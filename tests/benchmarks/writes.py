@@ -105,9 +105,18 @@ class WriteResult:
 
 
 def settings(**extra: str) -> Settings:
-    """The service's settings from this process's environment, with the write limit out of
-    the way and `extra` on top."""
-    return Settings.from_env({**os.environ, "RATE_LIMIT_PER_MINUTE": RATE_LIMIT, **extra})
+    """The service's settings from this process's environment, with the write and booking
+    limits out of the way (every body books with one couple's emails) and `extra` on top."""
+    limits = {
+        name: RATE_LIMIT
+        for name in (
+            "RATE_LIMIT_PER_MINUTE",
+            "BOOKING_LIMIT_PER_EMAIL",
+            "HOLD_LIMIT_PER_ADDRESS",
+            "BOOKING_LIMIT_PER_ADDRESS_PER_DAY",
+        )
+    }
+    return Settings.from_env({**os.environ, **limits, **extra})
 
 
 async def seed_practice() -> list[str]:

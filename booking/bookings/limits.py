@@ -1,0 +1,90 @@
+"""How many bookings one couple or one connection may hold: nobody takes the whole calendar.
+
+An email (either partner's) may appear in BOOKING_LIMIT_PER_EMAIL live bookings that have not
+started; a client address may hold HOLD_LIMIT_PER_ADDRESS unpaid holds and make
+BOOKING_LIMIT_PER_ADDRESS_PER_DAY bookings in 24 hours. Addresses are recognised by their
+keyed digest (booking.clients), never stored. A refusal names neither the email nor whose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from piccolo.columns.combination import WhereRaw
+
+from booking.bookings.tables import Booking
+from booking.errors import BookingLimitReached
+from booking.settings import Settings
+
+DAY = timedelta(days=1)
+# The first key of the advisory locks taken for the limits (PostgreSQL): the two-key lock
+# space is apart from the therapists' one-key locks.
+LOCK_SPACE = 8
+
+
+async def check_booking_limits(
+    settings: Settings, emails: list[str], needs_deposit: bool, digest: str, now: datetime
+) -> None:
+    """Raise BookingLimitReached when a booking for `emails` from the address `digest` ("":
+    unknown, not limited) would pass a limit.
+
+    Call it in the booking transaction after the therapist's lock: it locks each email and
+    the address, so concurrent bookings that share one see each other.
+    """
+    keys = sorted({email.lower() for email in emails})
+    await _lock([f"email:{e}" for e in keys] + ([f"address:{digest}"] if digest else []))
+    for email in keys:
+        if await live_bookings_with_email(email, now) >= settings.bookings_per_email:
+            raise BookingLimitReached(
+                f"You already have {settings.bookings_per_email} upcoming consultations "
+                "booked with one of these email addresses. Please cancel one from its "
+                "confirmation email, or contact the practice."
+            )
+    if not digest:
+        return
+    from_address = Booking.client_digest == digest
+    if needs_deposit:
+        holds = await Booking.count().where(
+            from_address & (Booking.status == "pending_payment") & (Booking.hold_expires_at > now)
+        )
+        if holds >= settings.holds_per_address:
+            raise BookingLimitReached(
+                f"{settings.holds_per_address} consultations are already held for payment from "
+                "your connection. Please wait until one is paid or has expired, or contact the "
+                "practice."
+            )
+    # Cancelled ones count too: booking and cancelling must not be a way to send emails.
+    made = await Booking.count().where(from_address & (Booking.created_at > now - DAY))
+    if made >= settings.bookings_per_address_per_day:
+        raise BookingLimitReached(
+            f"We take at most {settings.bookings_per_address_per_day} bookings a day from one "
+            "connection. Please try again tomorrow, or contact the practice."
+        )
+
+
+async def live_bookings_with_email(email: str, now: datetime) -> int:
+    """Live bookings that have not started with `email` for either partner (any case)."""
+    count = await Booking.count().where(
+        WhereRaw(
+            "id IN (SELECT booking FROM booking_partners WHERE lower(email) = lower({}))", email
+        )
+        & (Booking.starts_at > now)
+        & (
+            (Booking.status == "confirmed")
+            | ((Booking.status == "pending_payment") & (Booking.hold_expires_at > now))
+        )
+    )
+    return int(count)
+
+
+async def _lock(keys: list[str]) -> None:
+    # PostgreSQL only: SQLite's BEGIN IMMEDIATE already serialises all writers. Sorted, and
+    # always after the therapist's lock, so two bookings never wait on each other in a circle.
+    if Booking._meta.db.engine_type != "postgres":
+        return
+    ids = {
+        int.from_bytes(hashlib.sha256(k.encode()).digest()[:4], "big", signed=True) for k in keys
+    }
+    for lock_id in sorted(ids):
+        await Booking.raw("SELECT pg_advisory_xact_lock({}, {})", LOCK_SPACE, lock_id)
