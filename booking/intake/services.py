@@ -17,6 +17,7 @@ from booking.errors import FieldError, NotFound, ValidationFailed
 from booking.intake.consents import Support, load_consents, validate_consents
 from booking.intake.crypto import Keyring
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
+from booking.notifications.outbox import queue_practice_notice
 from booking.timezones import Clock, utc_now
 from booking.tokens import looks_like_token, token_hash
 
@@ -88,6 +89,10 @@ class PartnerIntakeService:
             await record_event(
                 f"partner:{position}", action, reference, f"partner:{position}", client, now
             )
+            if flagged:  # the practice hears of it at once, in this transaction
+                await queue_practice_notice(
+                    booking["id"], reference, "safety_alert", booking["sequence"], now
+                )
         return PartnerIntakeDone(
             complete=True, support=support_out(self.support) if flagged else None
         )
