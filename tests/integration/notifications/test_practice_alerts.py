@@ -70,7 +70,9 @@ def assert_says_only_the_booking(notice: Received, reference: str) -> None:
     assert "Monday 7 December 2026" in plain.get_content()
     assert not [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     assert not [p for p in message.walk() if p.get_filename()]
-    whole = message.as_string()
+    # Decoded, as the reader sees it: a transfer encoding must not hide a canary.
+    whole = "\n".join([str(message["Subject"]), plain.get_content(), html.get_content()])
+    whole += message.as_string()
     for canary in CANARIES:
         assert canary.lower() not in whole.lower(), canary
     for forbidden in ("/manage/", "/intake/"):
