@@ -1,4 +1,4 @@
-"""The `booking` command: serve, migrate, demo data, configuration check."""
+"""The `booking` command: serve, migrate, demo data, links, configuration check."""
 
 from __future__ import annotations
 
@@ -179,6 +179,40 @@ def outbox_redrive(ids: tuple[int, ...], everything: bool) -> None:
         raise click.UsageError("Give message ids, or --all.")
     count = _run_with_database(lambda: redrive(None if everything else list(ids), utc_now()))
     click.echo(f"Queued {count} message{'s' if count != 1 else ''} again.")
+
+
+@main.group()
+def links() -> None:
+    """A booking's manage and intake links."""
+
+
+@links.command("revoke")
+@click.argument("reference")
+@click.option(
+    "--partner", type=click.IntRange(1, 2), help="Replace this partner's intake link instead."
+)
+def links_revoke(reference: str, partner: int | None) -> None:
+    """Replace a booking's manage link (sent anew to both partners), or with --partner N that
+    partner's intake link (sent to them only); the old link stops working at once."""
+    from booking.bookings.links import LinkService
+    from booking.errors import ServiceError
+    from booking.timezones import utc_now
+
+    service = LinkService(_settings(), utc_now)
+    try:
+        revoked = _run_with_database(lambda: service.revoke(reference, partner, "system"))
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    if revoked.partner is None:
+        click.echo(
+            f"Replaced the manage link of {revoked.reference}; "
+            "the new one is being sent to both partners."
+        )
+    else:
+        click.echo(
+            f"Replaced the intake link of partner {revoked.partner} of {revoked.reference}; "
+            "the new one is being sent to that partner."
+        )
 
 
 @main.group()

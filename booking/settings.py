@@ -7,7 +7,9 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from email.utils import parseaddr
+from email import policy
+from email.headerregistry import Address
+from email.utils import formataddr
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -55,6 +57,7 @@ class Settings:
     smtp_url: str | None
     mail_from: str
     mail_reply_to: str | None
+    practice_alert_email: str
     practice_address: str
     reminder_hours: int
     outbox_poll_seconds: float
@@ -78,6 +81,20 @@ class Settings:
     def mail_directory(self) -> Path:
         """Where messages go as .eml files when no SMTP_URL is set."""
         return self.data_dir / "mail"
+
+    @property
+    def sender(self) -> Address:
+        """MAIL_FROM as one address: the From header, the SMTP envelope sender, the ORGANIZER."""
+        return parse_mailbox(self.mail_from)
+
+    @property
+    def reply_to(self) -> Address | None:
+        return parse_mailbox(self.mail_reply_to) if self.mail_reply_to else None
+
+    @property
+    def practice_alert(self) -> Address:
+        """PRACTICE_ALERT_EMAIL: where the practice hears that an intake needs its follow-up."""
+        return parse_mailbox(self.practice_alert_email)
 
     @property
     def domain(self) -> str:
@@ -228,12 +245,23 @@ class Settings:
 
         practice_name = env.get("PRACTICE_NAME", "Harbour Couples Counselling")
         sender_host = urlsplit(base_url).hostname or "localhost"
-        mail_from = env.get("MAIL_FROM", f"{practice_name} <bookings@{sender_host}>")
+        # formataddr quotes a practice name holding a comma, so the default stays one address.
+        mail_from = env.get("MAIL_FROM") or formataddr((practice_name, f"bookings@{sender_host}"))
         reply_to = env.get("MAIL_REPLY_TO") or None
-        for name, value in (("MAIL_FROM", mail_from), ("MAIL_REPLY_TO", reply_to)):
+        alert_email = env.get("PRACTICE_ALERT_EMAIL") or None
+        if alert_email is None and mode == "production":
+            problems.append(
+                "PRACTICE_ALERT_EMAIL is required in production (the practice's intake address)"
+            )
+        alert_email = alert_email or f"intake@{sender_host}"
+        for name, value in (
+            ("MAIL_FROM", mail_from),
+            ("MAIL_REPLY_TO", reply_to),
+            ("PRACTICE_ALERT_EMAIL", alert_email),
+        ):
             if value is not None and not _is_address(value):
                 problems.append(
-                    f"{name} must be an email address, optionally with a name: Name <a@b.org>"
+                    f"{name} must be one email address, optionally with a name: Name <a@b.org>"
                 )
 
         reminder = env.get("REMINDER_HOURS", "24")
@@ -291,6 +319,7 @@ class Settings:
             smtp_url=smtp_url,
             mail_from=mail_from,
             mail_reply_to=reply_to,
+            practice_alert_email=alert_email,
             practice_address=env.get(
                 "PRACTICE_ADDRESS", "Suite 210, 100 Harbour Street, Toronto, ON M5J 0A1"
             ),
@@ -316,9 +345,32 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe=MASK)))
 
 
+def parse_mailbox(value: str) -> Address:
+    """Exactly one address (`a@b.org` or `Name <a@b.org>`), parsed by the email package's
+    header parser; raises ValueError for a list, a group or anything malformed."""
+    header = policy.default.header_factory("To", value)
+    groups = header.groups
+    if (
+        header.defects
+        or "\r" in value
+        or "\n" in value
+        or len(groups) != 1
+        or groups[0].display_name is not None
+        or len(groups[0].addresses) != 1
+    ):
+        raise ValueError("not one email address")
+    address: Address = groups[0].addresses[0]
+    if not address.username or not address.domain:
+        raise ValueError("not one email address")
+    return address
+
+
 def _is_address(value: str) -> bool:
-    _, address = parseaddr(value)
-    return "@" in address and " " not in address
+    try:
+        parse_mailbox(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _development_secret(data_dir: Path) -> str:

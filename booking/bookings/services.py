@@ -44,7 +44,9 @@ from booking.intake.versions import add_answer_version, booker_flagged_at_bookin
 from booking.notifications.outbox import (
     Recipients,
     drop_pending_reminders,
+    queue_flagged_change,
     queue_messages,
+    queue_practice_notice,
     queue_reminders,
 )
 from booking.scheduling.services import Availability, AvailabilityService
@@ -104,6 +106,10 @@ class Links:
 
     def intake_url(self, token: str) -> str:
         return f"{self.settings.public_base_url}/intake/{token}"
+
+    def staff_booking_url(self, reference: str) -> str:
+        """Where staff open a booking (behind their sign-in); the reference is no secret."""
+        return f"{self.settings.public_base_url}/staff/bookings/{reference}"
 
 
 class BookingService:
@@ -288,6 +294,8 @@ class BookingService:
                     now=now,
                 )
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
+        if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
+            await queue_practice_notice(booking_id, reference, "safety_alert", 0, now)
         if not needs_deposit:
             await self._announce(booking_id, reference, "invitation", 0, therapist, now)
             await queue_reminders(
@@ -376,6 +384,7 @@ class BookingService:
                     now,
                 )
             await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
+            await queue_flagged_change(current, now)  # tells the practice, if flagged
         # Deposits are not taken online yet, so there is never anything to refund.
         return Cancelled(status="cancelled", refund=None)
 
@@ -420,6 +429,7 @@ class BookingService:
                 await record_event(
                     "couple", "booking.rescheduled", current["reference"], "", client, now
                 )
+                await queue_flagged_change(current, now)  # tells the practice, if flagged
                 if current["status"] == "confirmed":
                     sequence = current["sequence"] + 1
                     reference = current["reference"]

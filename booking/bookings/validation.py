@@ -25,6 +25,14 @@ EMAIL_MAX = 254
 PHONE_MAX = 40
 PRONOUNS_MAX = 40
 PHONE_PATTERN = re.compile(r"^[0-9+().\-\s]{3,40}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
+# A person's name travels into email headers and calendar parameters: characters that delimit
+# addresses there, and anything that reads as an address or a link, have no place in it.
+NAME_FORBIDDEN = frozenset('<>":;,@/\\')
+NAME_LINK = re.compile(r"www\.|[^\W_]+(?:\.[^\W_]+)*\.[^\W\d_]{2,}\b", re.IGNORECASE)
+NAME_RULE = (
+    "Enter just the name: no email address or link, and none of these characters: "
+    '< > " : ; , @ / \\'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,17 @@ def _mode(
     return chosen
 
 
+def person_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a person's name in our emails and invitations, or None.
+
+    Refuses the characters that delimit addresses in headers (`<`, `>`, `"`, `:`, `;`, `,`),
+    any `@`, slashes, and anything shaped like a web address (`www.`, `example.org`).
+    """
+    if any(c in NAME_FORBIDDEN for c in name) or NAME_LINK.search(name):
+        return NAME_RULE
+    return None
+
+
 def _partners(partners: list[PartnerIn], problems: list[FieldError]) -> list[CleanPartner]:
     if len(partners) != 2:
         problems.append(FieldError("partners", "Give both partners' names and emails."))
@@ -178,6 +197,8 @@ def _partners(partners: list[PartnerIn], problems: list[FieldError]) -> list[Cle
             problems.append(FieldError(f"{prefix}.name", "Enter a name."))
         elif len(name) > NAME_MAX:
             problems.append(FieldError(f"{prefix}.name", f"Use at most {NAME_MAX} characters."))
+        elif (problem := person_name_problem(name)) is not None:
+            problems.append(FieldError(f"{prefix}.name", problem))
         email = partner.email.strip()
         try:
             if len(email) > EMAIL_MAX:

@@ -21,6 +21,7 @@ from booking.intake.crypto import Keyring
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import add_answer_version, version_context
+from booking.notifications.outbox import queue_practice_notice
 from booking.timezones import Clock, utc_now
 from booking.tokens import looks_like_token, token_hash
 
@@ -102,6 +103,10 @@ class PartnerIntakeService:
             action = "intake.replaced" if partner["intake_completed_at"] else "intake.submitted"
             record = f"partner:{position} version {number}"
             await record_event(f"partner:{position}", action, reference, record, client, now)
+            if flagged:  # the practice hears of it at once, in this transaction
+                await queue_practice_notice(
+                    booking["id"], reference, "safety_alert", booking["sequence"], now
+                )
         # Support answers the answers just given; an earlier flag is the staff's to follow up.
         return PartnerIntakeDone(
             complete=True, support=support_out(self.support) if flagged else None

@@ -1,11 +1,12 @@
 """Turning an outbox row into an email and sending it, once.
 
 The actor gives an outbox id; the row and the booking are re-read, the message is built from
-the booking as it stands, sent, and the row marked. A row already done is left alone, and a
-message made obsolete by a later change (an invitation after a move, a reminder after a
-cancellation) is skipped rather than sent. Exactly-once is impossible over SMTP: a crash after
-the server accepted a message and before the row is marked sends it again, with the same
-Message-ID (docs/decisions.md, "The outbox").
+the booking as it stands, sent to the one address stored for its recipient, and the row
+marked. A row already done is left alone, and a message made obsolete by a later change (an
+invitation after a move, a reminder after a cancellation, a link renewed again) is skipped
+rather than sent; a notice to the practice never is. Exactly-once is impossible over SMTP:
+a crash after the server accepted a message and before the row is marked sends it again, with
+the same Message-ID (docs/decisions.md, "The outbox").
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
-from booking.bookings.services import Links
-from booking.bookings.tables import Booking, Partner
+from booking.bookings.services import MANAGE_LINK_LIFETIME, Links
+from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
 from booking.notifications import outbox
 from booking.notifications.calendar import (
     Attendee,
@@ -29,11 +31,14 @@ from booking.notifications.calendar import (
 from booking.notifications.messages import (
     EmailContext,
     Kind,
+    NoticeKind,
+    PracticeNotice,
     RecipientRole,
     compose_message,
     location_text,
     message_id_for,
     render_email,
+    render_practice_notice,
 )
 from booking.notifications.transport import DeliveryError, Transport
 from booking.scheduling.tables import ConsultationType, Therapist
@@ -41,6 +46,18 @@ from booking.settings import Settings
 from booking.timezones import Clock, zone
 
 log = logging.getLogger("booking.notifications")
+
+
+# The emails that carry the booking's calendar event.
+CALENDAR_KINDS = ("invitation", "update", "cancellation")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message and the one address it goes to (the SMTP envelope recipient)."""
+
+    message: EmailMessage
+    recipient: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +133,7 @@ def event_for(
         attendees = tuple(Attendee(email=p["email"], name=p["name"]) for p in facts.partners)
         if therapist["email"]:
             attendees += (Attendee(email=therapist["email"], name=therapist["name"]),)
-    sender_name, sender_email = _split_address(settings.mail_from)
+    sender = settings.sender
     return ConsultationEvent(
         uid=booking_uid(booking["reference"], settings.domain),
         sequence=booking["sequence"],
@@ -131,18 +148,24 @@ def event_for(
             "A first conversation to see whether couples therapy with us is a good fit."
         ),
         location=where,
-        organizer_email=sender_email,
-        organizer_name=sender_name or settings.practice_name,
+        organizer_email=sender.addr_spec,
+        organizer_name=sender.display_name or settings.practice_name,
         attendees=attendees,
         stamp=stamp,
     )
 
 
-def _split_address(value: str) -> tuple[str, str]:
-    from email.utils import parseaddr
+def mailbox(name: str, email: str) -> Address:
+    """The header address of a person: their stored email, their name as its display name.
 
-    name, address = parseaddr(value)
-    return name, address
+    The email package quotes the display name, so whatever a stored name holds (commas, angle
+    brackets, an address) it stays one name of one address. Raises DeliveryError (permanent)
+    for a stored email that is not an address.
+    """
+    try:
+        return Address(display_name=name, addr_spec=email)
+    except (ValueError, IndexError):
+        raise DeliveryError("the stored address cannot be used", permanent=True) from None
 
 
 class Deliverer:
@@ -167,12 +190,16 @@ class Deliverer:
             return "skipped"
         if not await outbox.take_for_delivery(row, self.clock(), self.lease):
             return "taken"  # the same row, handed over twice, is being sent by another delivery
-        message = self.build(row, facts)
-        if message is None:
-            await outbox.mark_skipped(outbox_id, "no address for this recipient")
-            return "skipped"
         try:
-            await self.transport.send(message)
+            outgoing = self.build(row, facts)
+            if outgoing is None:
+                await outbox.mark_skipped(outbox_id, "no address for this recipient")
+                return "skipped"
+            await self.transport.send(
+                outgoing.message,
+                sender=self.settings.sender.addr_spec,
+                recipient=outgoing.recipient,
+            )
         except DeliveryError as exc:
             status = await outbox.mark_failed_attempt(
                 outbox_id, str(exc), exc.permanent, self.clock()
@@ -186,12 +213,16 @@ class Deliverer:
                 status,
             )
             return status
-        await outbox.mark_sent(outbox_id, str(message["Message-ID"]), self.clock())
+        await outbox.mark_sent(outbox_id, str(outgoing.message["Message-ID"]), self.clock())
         return "sent"
 
-    def build(self, row: dict[str, Any], facts: BookingFacts) -> EmailMessage | None:
+    def build(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing | None:
+        """The row's message and its one envelope recipient; None when there is no address."""
         recipient: str = row["recipient"]
-        kind: Kind = row["kind"]
+        if recipient == outbox.PRACTICE:
+            return self.build_notice(row, facts)
+        row_kind: str = row["kind"]
+        kind: Kind = "new_link" if row_kind in outbox.LINK_KINDS else row["kind"]
         booking, therapist = facts.booking, facts.therapist
         reference = booking["reference"]
         if recipient == "therapist":
@@ -207,10 +238,15 @@ class Deliverer:
             tz_name = booking["viewer_timezone"] or therapist["timezone"]
         manage_url = None
         intake_url = None
-        if role != "therapist":
+        if role != "therapist" and row_kind != "new_intake_link":
             token = self.links.manage_token(reference, booking["manage_generation"])
             manage_url = self.links.manage_url(token)
-        if role == "partner" and kind != "cancellation":
+        if row_kind == "new_intake_link":
+            # The renewed link of this partner alone, whoever they are.
+            own = facts.partner(int(recipient.split(":")[1]))
+            token = self.links.intake_token(reference, own["position"], own["intake_generation"])
+            intake_url = self.links.intake_url(token)
+        elif role == "partner" and kind not in ("cancellation", "new_link"):
             second = facts.partner(2)
             if second["intake_completed_at"] is None:
                 token = self.links.intake_token(reference, 2, second["intake_generation"])
@@ -237,19 +273,50 @@ class Deliverer:
         )
         ics: bytes | None = None
         method: Method | None = None
-        if kind != "reminder":
+        if kind in CALENDAR_KINDS:
             method = "CANCEL" if kind == "cancellation" else "REQUEST"
             ics = build_invitation(event_for(facts, self.settings, now), method)
-        return compose_message(
-            sender=self.settings.mail_from,
-            reply_to=self.settings.mail_reply_to,
-            to=f"{to_name} <{to_email}>",
+        message = compose_message(
+            sender=self.settings.sender,
+            reply_to=self.settings.reply_to,
+            to=mailbox(to_name, to_email),
             rendered=render_email(context),
             ics=ics,
             method=method,
             message_id=message_id_for(row["idempotency_key"], self.settings.domain),
             date=now,
         )
+        return Outgoing(message, to_email)
+
+    def build_notice(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing:
+        """A notice to the practice: the reference, the time as it stands, the staff link; no
+        calendar, and nothing that says who answered what."""
+        booking = facts.booking
+        kind: NoticeKind = row["kind"]
+        # A cancellation is a booking's last change: a flagged change that speaks for the
+        # booking's current SEQUENCE of a cancelled booking is that cancellation, any other a move.
+        cancelled = booking["status"] == "cancelled" and row["sequence"] >= booking["sequence"]
+        notice = PracticeNotice(
+            kind=kind,
+            practice_name=self.settings.practice_name,
+            reference=booking["reference"],
+            starts_at=booking["starts_at"],
+            timezone_name=self.settings.practice_timezone,
+            staff_url=self.links.staff_booking_url(booking["reference"]),
+            change="" if kind == "safety_alert" else "cancelled" if cancelled else "moved",
+        )
+        alert = self.settings.practice_alert
+        message = compose_message(
+            sender=self.settings.sender,
+            reply_to=None,
+            to=alert,
+            rendered=render_practice_notice(notice),
+            ics=None,
+            method=None,
+            message_id=message_id_for(row["idempotency_key"], self.settings.domain),
+            date=self.clock(),
+        )
+        return Outgoing(message, alert.addr_spec)
 
 
 def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) -> str | None:
@@ -257,6 +324,10 @@ def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) ->
     if facts is None:
         return "booking gone"
     booking = facts.booking
+    if row["recipient"] == outbox.PRACTICE:
+        return None  # the practice hears of every flagged event, whatever happened since
+    if row["kind"] in outbox.LINK_KINDS:
+        return _link_obsolete(row, facts, now)
     if row["kind"] == "cancellation":
         return None if booking["status"] == "cancelled" else "booking not cancelled"
     if booking["status"] != "confirmed":
@@ -265,4 +336,21 @@ def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) ->
         return "superseded by a later change"
     if row["kind"] == "reminder" and booking["starts_at"] <= now:
         return "the consultation has started"
+    return None
+
+
+def _link_obsolete(row: dict[str, Any], facts: BookingFacts, now: datetime) -> str | None:
+    """Why a renewed link should not be sent: renewed again since, or it no longer opens."""
+    booking = facts.booking
+    if row["kind"] == "new_manage_link":
+        if row["sequence"] < booking["manage_generation"]:
+            return "superseded by a newer link"
+        if now > booking["ends_at"] + MANAGE_LINK_LIFETIME:
+            return "the manage link has expired"
+        return None
+    partner = facts.partner(int(row["recipient"].split(":")[1]))
+    if row["sequence"] < partner["intake_generation"]:
+        return "superseded by a newer link"
+    if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
+        return "the intake link no longer opens"
     return None

@@ -2,7 +2,10 @@
 
 One builder for every email the service sends. What an email may say is bounded by
 `EmailContext`: it has no field for intake answers or safety flags, so no template can show
-them. Therapists get no manage or intake link; only the second partner gets an intake link.
+them. Therapists get no manage or intake link; only the second partner gets an intake link,
+except in a `new_link` email, which carries the one link just renewed to its own holder. The
+practice's own notices (`PracticeNotice`) carry a booking reference, a time and a staff link,
+and nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 import textwrap
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -24,10 +28,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from booking.templating import MODE_LABELS, clock, long_date, mode_label
 from booking.timezones import zone
 
-Kind = Literal["invitation", "update", "cancellation", "reminder"]
+Kind = Literal["invitation", "update", "cancellation", "reminder", "new_link"]
 RecipientRole = Literal["booker", "partner", "therapist"]
-KINDS: tuple[Kind, ...] = get_args(Kind)
+# The emails about the consultation that every recipient, the therapist too, may receive.
+KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reminder")
+# The emails only the couple receives: a renewed link goes to its holder alone.
+COUPLE_KINDS: tuple[Kind, ...] = ("new_link",)
 RECIPIENT_ROLES: tuple[RecipientRole, ...] = get_args(RecipientRole)
+# What the practice hears: an intake needs its follow-up, or such a booking moved or ended.
+NoticeKind = Literal["safety_alert", "flagged_change"]
+NOTICE_KINDS: tuple[NoticeKind, ...] = get_args(NoticeKind)
+NOTICE_TEMPLATE = "practice_notice"
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 ICS_FILENAME = "invite.ics"
@@ -55,8 +66,10 @@ class EmailContext:
     couple_names: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.kind not in KINDS + COUPLE_KINDS:
+            raise ValueError(
+                f"kind must be one of {', '.join(KINDS + COUPLE_KINDS)}, not {self.kind!r}"
+            )
         if self.recipient_role not in RECIPIENT_ROLES:
             raise ValueError(
                 f"recipient_role must be one of {', '.join(RECIPIENT_ROLES)}, "
@@ -73,10 +86,41 @@ class EmailContext:
         # opens one partner's private questionnaire. Refuse to address them to the wrong person.
         if self.recipient_role == "therapist" and self.manage_url is not None:
             raise ValueError("a therapist's email carries no manage link")
-        if self.recipient_role != "partner" and self.intake_url is not None:
+        if self.recipient_role == "therapist" and self.kind in COUPLE_KINDS:
+            raise ValueError(f"a therapist is not sent a {self.kind} email")
+        own_renewed_link = self.kind == "new_link" and self.recipient_role == "booker"
+        if (
+            self.recipient_role != "partner"
+            and self.intake_url is not None
+            and not own_renewed_link
+        ):
             raise ValueError("only the second partner's email carries an intake link")
         if self.recipient_role == "therapist" and not self.couple_names:
             raise ValueError("a therapist's email names the couple (couple_names)")
+
+
+@dataclass(frozen=True)
+class PracticeNotice:
+    """Everything a notice to the practice may show: which booking, when, and where staff open
+    it. No names, no answers, no reason: the staff area holds those, behind a sign-in."""
+
+    kind: NoticeKind
+    practice_name: str
+    reference: str
+    starts_at: datetime
+    timezone_name: str
+    staff_url: str
+    # For a flagged_change: "moved" or "cancelled".
+    change: Literal["", "moved", "cancelled"] = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in NOTICE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(NOTICE_KINDS)}, not {self.kind!r}")
+        if (self.kind == "flagged_change") != bool(self.change):
+            raise ValueError("a flagged_change, and only it, says what changed")
+        if self.starts_at.tzinfo is None or self.starts_at.utcoffset() is None:
+            raise ValueError("starts_at must be an aware datetime")
+        zone(self.timezone_name)
 
 
 @dataclass(frozen=True)
@@ -112,6 +156,28 @@ def render_email(context: EmailContext, templates_dir: Path | None = None) -> Re
     )
 
 
+def render_practice_notice(
+    notice: PracticeNotice, templates_dir: Path | None = None
+) -> RenderedEmail:
+    """Subject, plain text and HTML of a notice to the practice (`practice_notice.*`)."""
+    environment = _environment((templates_dir or TEMPLATES_DIR).resolve())
+    starts_at = notice.starts_at.astimezone(zone(notice.timezone_name))
+    variables = {
+        **asdict(notice),
+        "starts_at": starts_at,
+        "zone_label": f"{notice.timezone_name.replace('_', ' ')} time",
+    }
+
+    def render(suffix: str) -> str:
+        return environment.get_template(f"{NOTICE_TEMPLATE}.{suffix}").render(variables)
+
+    return RenderedEmail(
+        subject=" ".join(render("subject.txt").split()),
+        text=_tidy_text(render("txt")),
+        html=render("html"),
+    )
+
+
 def message_id_for(idempotency_key: str, domain: str) -> str:
     """A Message-ID derived from the outbox key, so a resend of the same email keeps it."""
     if not domain or any(c.isspace() or c in "<>@" for c in domain):
@@ -122,9 +188,9 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 
 def compose_message(
     *,
-    sender: str,
-    reply_to: str | None,
-    to: str,
+    sender: Address,
+    reply_to: Address | None,
+    to: Address,
     rendered: RenderedEmail,
     ics: bytes | None,
     method: str | None,
@@ -138,7 +204,8 @@ def compose_message(
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be an aware datetime")
     message = EmailMessage(policy=SMTP)
-    # The policy refuses CR or LF in any header value, so no header can be injected.
+    # The policy refuses CR or LF in any header value, so no header can be injected; an
+    # Address is written with its display name quoted, so a name cannot add an address.
     message["From"] = sender
     message["To"] = to
     if reply_to:

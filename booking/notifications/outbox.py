@@ -9,6 +9,7 @@ decides when a failed attempt is retried.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,11 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 PARTNERS = ("partner:1", "partner:2")
+PRACTICE = "practice"
+# Notices to the practice (PRACTICE_ALERT_EMAIL): each is sent, whatever happened since.
+NOTICE_KINDS = ("safety_alert", "flagged_change")
+# A renewed link, to its holder; the row's sequence is the link's generation.
+LINK_KINDS = ("new_manage_link", "new_intake_link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,40 @@ async def queue_messages(
     ]
     if rows:
         await OutboxMessage.insert(*rows).on_conflict(action="DO NOTHING")
+
+
+async def queue_practice_notice(
+    booking_id: int, reference: str, kind: str, sequence: int, now: datetime
+) -> None:
+    """One notice to the practice (inside the caller's transaction).
+
+    Its key ends in a random part: two flagged submissions of one booking, or a move and then
+    a cancellation, are separate events and each gets its own row. The row is written once,
+    with the change that causes it, so the key needs no other determinism.
+    """
+    key = f"{idempotency_key(reference, kind, sequence, PRACTICE)}:{secrets.token_hex(8)}"
+    await OutboxMessage.insert(
+        OutboxMessage(
+            booking=booking_id,
+            kind=kind,
+            recipient=PRACTICE,
+            sequence=sequence,
+            idempotency_key=key,
+            status="pending",
+            due_at=now,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def queue_flagged_change(booking: dict[str, Any], now: datetime) -> None:
+    """Tell the practice that a flagged booking moves or is cancelled (nothing if unflagged);
+    `booking` is its row as read before the change, which raises its SEQUENCE by one."""
+    if booking["safety_flag"]:
+        await queue_practice_notice(
+            booking["id"], booking["reference"], "flagged_change", booking["sequence"] + 1, now
+        )
 
 
 async def queue_reminders(

@@ -14,13 +14,15 @@ OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
 
 class OutboxMessage(Table, tablename="outbox_messages"):
     booking = ForeignKey(references=Booking, null=False, on_delete=OnDelete.cascade)
-    # invitation | update | cancellation | reminder
+    # invitation | update | cancellation | reminder | new_manage_link | new_intake_link
+    # | safety_alert | flagged_change
     kind = Varchar(length=20)
-    # "partner:1", "partner:2" or "therapist"
+    # "partner:1", "partner:2", "therapist" or "practice" (PRACTICE_ALERT_EMAIL)
     recipient = Varchar(length=20)
-    # The calendar SEQUENCE the message speaks for.
+    # The calendar SEQUENCE the message speaks for (a new link's: the link's generation).
     sequence = Integer(default=0)
-    # booking reference, kind, sequence and recipient: one message, whatever happens.
+    # booking reference, kind, sequence and recipient: one message, whatever happens (a notice
+    # to the practice adds a random part: each is an event of its own).
     idempotency_key = Varchar(length=120, unique=True)
     status = Varchar(length=10, default="pending")
     due_at = Timestamptz()

@@ -25,7 +25,10 @@ class DeliveryError(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Deliver `message` to exactly `recipient` (the SMTP envelope), never to whatever
+        its headers say."""
+        ...
 
 
 class SmtpTransport:
@@ -41,10 +44,14 @@ class SmtpTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         try:
+            # The envelope is given, not read from the To/Cc/Bcc headers: only the address
+            # stored for this recipient ever receives the message.
             await aiosmtplib.send(
                 message,
+                sender=sender,
+                recipients=[recipient],
                 hostname=self.hostname,
                 port=self.port,
                 username=self.username,
@@ -75,7 +82,7 @@ class FileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         await asyncio.to_thread(self._write, message)
 
     def _write(self, message: EmailMessage) -> None:

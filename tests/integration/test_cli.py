@@ -47,6 +47,7 @@ def test_demo_refuses_a_production_database(tmp_path: Path) -> None:
         PUBLIC_BASE_URL="https://book.example.org",
         BOOKING_DATA_KEY="k1:" + "A" * 43 + "=",
         SMTP_URL="smtp://mail.example.org:587",
+        PRACTICE_ALERT_EMAIL="intake@example.org",
     )
     assert result.returncode != 0
     assert "not added to a production database" in result.stderr

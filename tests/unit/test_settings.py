@@ -41,6 +41,7 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
     assert "PUBLIC_BASE_URL must use https in production" in message
     assert "LOG_LEVEL must be" in message
     assert "BOOKING_DATA_KEY is required in production" in message
+    assert "PRACTICE_ALERT_EMAIL is required in production" in message
 
 
 def test_a_malformed_data_key_is_named_without_echoing_it(tmp_path: Path) -> None:
@@ -60,6 +61,7 @@ def test_production_with_its_secrets_is_accepted(tmp_path: Path) -> None:
             "DATABASE_URL": "postgresql://booking@db/booking",
             "BOOKING_DATA_KEY": "k2:" + "A" * 43 + "=",
             "SMTP_URL": "smtp://mail.example.org:587?starttls=1",
+            "PRACTICE_ALERT_EMAIL": "intake@example.org",
         }
     )
     assert settings.is_production
@@ -113,3 +115,39 @@ def test_a_retention_period_that_is_not_a_positive_number_of_days_is_refused(
 ) -> None:
     with pytest.raises(SettingsError, match="INTAKE_RETENTION_DAYS must be a positive whole"):
         Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "INTAKE_RETENTION_DAYS": days})
+
+
+def test_the_practice_alert_address_defaults_to_intake_at_the_public_host(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"BOOKING_DATA_DIR": str(tmp_path), "PUBLIC_BASE_URL": "https://book.example.org"}
+    )
+    assert settings.practice_alert.addr_spec == "intake@book.example.org"
+
+
+@pytest.mark.parametrize("variable", ["MAIL_FROM", "MAIL_REPLY_TO", "PRACTICE_ALERT_EMAIL"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bookings@example.org, spy@attacker.example",
+        "Jamie <spy@attacker.example>, Jamie <bookings@example.org>",
+        "undisclosed: bookings@example.org;",
+        "not an address",
+    ],
+)
+def test_a_mail_setting_must_be_exactly_one_address(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"{variable} must be one email address"):
+        Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), variable: value})
+
+
+def test_a_practice_name_with_a_comma_still_makes_one_sender(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "BOOKING_DATA_DIR": str(tmp_path),
+            "PRACTICE_NAME": "Harbour Counselling, Toronto",
+            "PUBLIC_BASE_URL": "https://book.example.org",
+        }
+    )
+    assert settings.sender.display_name == "Harbour Counselling, Toronto"
+    assert settings.sender.addr_spec == "bookings@book.example.org"

@@ -120,3 +120,38 @@ async def test_a_body_over_64_kib_is_413(client: AsyncClient, practice: Practice
     response = await client.post("/api/v1/bookings", json=body)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Jamie <spy@attacker.example>, Jamie",
+        "Jamie spy@attacker.example",
+        'Jamie "The Spy"',
+        "Jamie: see below",
+        "Jamie; Sam",
+        "Jamie, Sam",
+        "Jamie www.attacker.example",
+        "Jamie attacker.example/offer",
+    ],
+)
+async def test_a_name_that_could_carry_an_address_is_refused_without_echoing_it(
+    client: AsyncClient, practice: Practice, name: str
+) -> None:
+    body = booking_request(AT_10)
+    body["partners"][1]["name"] = name
+
+    error = await refused(client, body)
+
+    assert fields(error) == {"partners[1].name"}
+    (problem,) = error["fields"]
+    assert "no email address or link" in problem["message"]
+    assert name not in str(error)
+    assert "attacker" not in str(error)
+
+
+async def test_ordinary_names_are_accepted(client: AsyncClient, practice: Practice) -> None:
+    body = booking_request(AT_10)
+    body["partners"][0]["name"] = "Zoë O'Neil-Müller"
+    body["partners"][1]["name"] = "J. R. St. John"
+    assert (await client.post("/api/v1/bookings", json=body)).status_code == 201

@@ -41,11 +41,15 @@ def by_recipient(messages: list[Received]) -> dict[str, Received]:
     return {m.recipients[0]: m for m in messages}
 
 
-async def book(delivering: Delivering, start: str = AT_10) -> dict[str, Any]:
+async def book(
+    delivering: Delivering, start: str = AT_10, *, flagged: bool = False
+) -> dict[str, Any]:
+    """Books with distinctive answers; `flagged` also raises the safety flag (which sends the
+    practice a notice besides the invitations)."""
     body = booking_request(start)
     body["intake"]["couple"] = couple_answers(hoped_for_help=f"Couple: {DISTINCTIVE}")
     body["intake"]["booker"] = partner_answers(
-        hoped_for_change=f"Mine: {DISTINCTIVE}", safe_at_home="not_sure"
+        hoped_for_change=f"Mine: {DISTINCTIVE}", safe_at_home="not_sure" if flagged else "yes"
     )
     response = await delivering.client.post("/api/v1/bookings", json=body)
     assert response.status_code == 201, response.text
@@ -86,9 +90,9 @@ async def test_no_private_answer_or_safety_flag_is_in_any_message(
     delivering: Delivering, practice: Practice
 ) -> None:
     await Therapist.update({Therapist.email: ANA_EMAIL}).where(Therapist.slug == "ana")
-    await book(delivering)
+    await book(delivering, flagged=True)
 
-    for received in await delivering.wait_for(3):
+    for received in await delivering.wait_for(4):  # the couple, the therapist, the practice
         text = received.message.as_string()
         assert DISTINCTIVE not in text
         assert "chores" not in text

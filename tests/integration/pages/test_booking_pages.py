@@ -179,6 +179,22 @@ async def test_the_same_form_sent_again_with_changes_books_nothing_more(
     assert await Booking.count() == 1
 
 
+async def test_a_name_holding_an_address_comes_back_as_a_form_error(
+    client: AsyncClient, practice: Practice
+) -> None:
+    form = booking_form(**{"partners[1].name": "Jamie <spy@attacker.example>, Jamie"})
+    response = await client.post("/book", data=form, headers=HTML)
+
+    assert response.status_code == 422
+    page = response.text
+    summary = re.search(r'<div class="error-summary"[^>]*role="alert".*?</div>', page, re.S)
+    assert summary
+    assert 'href="#f-partners-1-name"' in summary[0]
+    assert "no email address or link" in summary[0]
+    assert re.search(r'<input id="f-partners-1-name"[^>]*aria-invalid="true"', page)
+    assert await Booking.count() == 0
+
+
 async def test_a_time_taken_meanwhile_is_explained_with_a_way_back_to_the_times(
     client: AsyncClient, practice: Practice
 ) -> None:

@@ -7,6 +7,7 @@ import re
 from httpx import AsyncClient
 
 from booking.intake.questionnaire import load_questionnaire
+from booking.notifications.tables import OutboxMessage
 from tests.integration.pages.conftest import (
     HTML,
     PRIVATE_ANSWER,
@@ -101,6 +102,23 @@ async def test_a_partner_whose_answers_raise_a_flag_sees_support_calmly(
     assert "If you would like support" in page
     assert "9-8-8" in page
     assert "1-866-863-0511" in page
+
+
+async def test_a_flag_raised_on_the_page_queues_a_notice_to_the_practice_only(
+    client: AsyncClient, practice: Practice
+) -> None:
+    link = await partner_link(client)
+    await client.post(link, data=partner_form(), headers=HTML)
+    assert await OutboxMessage.count().where(OutboxMessage.recipient == "practice") == 0
+
+    await client.post(
+        link, data=partner_form(**{"answers.harmed_past_year": "prefer_private"}), headers=HTML
+    )
+
+    notices = await OutboxMessage.select(OutboxMessage.kind).where(
+        OutboxMessage.recipient == "practice"
+    )
+    assert notices == [{"kind": "safety_alert"}]
 
 
 async def test_a_wrong_or_ended_intake_link_is_a_friendly_404(

@@ -23,11 +23,13 @@ from booking.notifications.messages import (
     KINDS,
     RECIPIENT_ROLES,
     EmailContext,
+    PracticeNotice,
     RenderedEmail,
     compose_message,
     location_text,
     message_id_for,
     render_email,
+    render_practice_notice,
 )
 
 START = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)  # 9:30 a.m. in Toronto
@@ -408,3 +410,89 @@ def test_the_message_id_follows_the_idempotency_key() -> None:
     assert re.fullmatch(r"<[0-9a-f]{40}@practice\.example\.org>", first)
     with pytest.raises(ValueError, match="domain"):
         message_id_for("key", "bad domain>")
+
+
+# --- renewed links and the practice's notices ------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["booker", "partner"])
+def test_a_renewed_manage_link_carries_that_link_alone(role: str) -> None:
+    rendered = render_email(context(role, "new_link", intake_url=None))
+
+    assert "no longer works" in rendered.text
+    assert MANAGE_URL in rendered.text
+    assert f'href="{MANAGE_URL}"' in rendered.html
+    for output in (rendered.subject, rendered.text, rendered.html):
+        assert "/intake/" not in output
+    assert "<" not in rendered.text
+
+
+@pytest.mark.parametrize("role", ["booker", "partner"])
+def test_a_renewed_intake_link_goes_to_its_own_partner_alone(role: str) -> None:
+    rendered = render_email(context(role, "new_link", manage_url=None, intake_url=INTAKE_URL))
+
+    assert "no longer works" in rendered.text
+    assert f"\n{INTAKE_URL}\n" in rendered.text
+    assert f'href="{INTAKE_URL}"' in rendered.html
+    for output in (rendered.subject, rendered.text, rendered.html):
+        assert "/manage/" not in output
+
+
+def test_a_therapist_is_never_sent_a_renewed_link() -> None:
+    with pytest.raises(ValueError, match="new_link"):
+        context("therapist", "new_link")
+
+
+def notice(**changes: Any) -> PracticeNotice:
+    values: dict[str, Any] = {
+        "kind": "safety_alert",
+        "practice_name": "Harbour Couples Practice",
+        "reference": "K7P2-QX4M",
+        "starts_at": START,
+        "timezone_name": "America/Toronto",
+        "staff_url": "https://book.example.org/staff/bookings/K7P2-QX4M",
+    }
+    values.update(changes)
+    return PracticeNotice(**values)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "subject"),
+    [
+        ("safety_alert", "", "Intake follow-up: booking K7P2-QX4M"),
+        ("flagged_change", "moved", "Intake follow-up: booking K7P2-QX4M moved"),
+        ("flagged_change", "cancelled", "Intake follow-up: booking K7P2-QX4M cancelled"),
+    ],
+)
+def test_a_practice_notice_names_the_booking_its_time_and_the_staff_link_only(
+    kind: str, change: str, subject: str
+) -> None:
+    rendered = render_practice_notice(notice(kind=kind, change=change))
+
+    assert rendered.subject == subject
+    for output in (rendered.text, rendered.html):
+        assert "K7P2-QX4M" in output
+        assert "https://book.example.org/staff/bookings/K7P2-QX4M" in output
+        assert "Tuesday 1 December 2026, 9:30 a.m." in output
+        assert "signed in" in output
+        for hint in ("safe", "harm", "partner", "flag", "Hello", "{{", "None"):
+            assert hint not in output
+    assert "<" not in rendered.text
+
+
+def test_a_practice_notice_has_no_place_for_names_or_answers() -> None:
+    names = {f.name for f in fields(PracticeNotice)}
+
+    assert names == {
+        "kind",
+        "practice_name",
+        "reference",
+        "starts_at",
+        "timezone_name",
+        "staff_url",
+        "change",
+    }
+    with pytest.raises(ValueError, match="kind"):
+        notice(kind="invoice")
+    with pytest.raises(ValueError, match="says what changed"):
+        notice(kind="flagged_change")
