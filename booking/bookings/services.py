@@ -347,7 +347,7 @@ class BookingService:
 
     async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
         """Move the booking to another offered time with the same therapist."""
-        new_start = parse_instant(start, "start")
+        new_start = parse_instant(start, "start", self.clock())
         booking = await self._by_manage_token(manage_token)
         kind = (
             await ConsultationType.select()

@@ -21,6 +21,7 @@ from msgspec import Struct
 
 from booking.errors import FieldError, ValidationFailed
 from booking.intake.datafiles import IntakeFileError, raise_problems, read_data_file
+from booking.timezones import ANSWER_DATES
 
 QUESTIONNAIRES = Path(__file__).parent / "questionnaires"
 
@@ -337,9 +338,12 @@ def _clean(question: Question, value: object) -> object:
         if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
             raise _Refused("Please give a date written as YYYY-MM-DD.")
         try:
-            return date.fromisoformat(value.strip()).isoformat()
+            day = date.fromisoformat(value.strip())
         except ValueError:
             raise _Refused("Please give a date that exists, written as YYYY-MM-DD.") from None
+        if day not in ANSWER_DATES:
+            raise _Refused(ANSWER_DATES.message)
+        return day.isoformat()
     raise AssertionError(f"unchecked question type {kind!r}")  # loading refuses other types
 
 
