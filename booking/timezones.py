@@ -153,7 +153,8 @@ class LocalClock:
 
 def _offset_at(seconds: int, tz: ZoneInfo) -> int:
     offset = datetime.fromtimestamp(seconds, tz).utcoffset()
-    assert offset is not None
+    if offset is None:  # a ZoneInfo always knows its offset; anything else is a bug
+        raise RuntimeError(f"{tz} gives no UTC offset")
     return int(offset.total_seconds())
 
 

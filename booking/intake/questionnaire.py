@@ -328,9 +328,8 @@ def _clean(question: Question, value: object) -> object:
             raise _Refused("Please choose each option only once.")
         return [v for v in question.option_values if v in value]
     if kind == "scale":
-        # Loading refuses a scale without bounds.
-        assert question.min is not None
-        assert question.max is not None
+        if question.min is None or question.max is None:  # loading refuses a scale without them
+            raise RuntimeError(f"scale question {question.id!r} has no bounds")
         if type(value) is not int or not question.min <= value <= question.max:
             raise _Refused(f"Please choose a whole number from {question.min} to {question.max}.")
         return value
