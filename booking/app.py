@@ -112,7 +112,9 @@ def create_app(
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
             "bookings": Provide(lambda: bookings, use_cache=True, sync_to_thread=False),
-            "intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
+            # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
+            # for that dependency and turns its validation error into a 500.
+            "partner_intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
             "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
         },
         middleware=[WriteRateLimit(settings, rate_limits, clock)],

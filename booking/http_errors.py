@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -21,6 +21,22 @@ from booking.errors import FieldError, ServiceError
 log = logging.getLogger("booking.errors")
 
 MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
+# msgspec's own messages, as Litestar passes them on: they name parser states and Python types.
+EXPECTED_TYPE = re.compile(r"Expected `(?P<types>[^`]+)`, got `[^`]+`")
+MISSING_FIELD = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
+# A key quoted back only when it looks like a field name: anything else may be pasted data.
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+TYPE_MESSAGES = {
+    "str": "This value must be text.",
+    "int": "This value must be a whole number.",
+    "float": "This value must be a number.",
+    "bool": "This value must be true or false.",
+    "array": "This value must be a list.",
+    "object": "This value must be an object.",
+}
+BODY_NOT_JSON = "The request body is not valid JSON."
+BODY_NOT_OBJECT = "The request body must be a JSON object."
 
 HTTP_CODES = {
     400: "bad_request",
@@ -80,15 +96,23 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, ValidationException):
         return _validation_error(request, exc)
     headers = dict(exc.headers or {})
+    fields: list[FieldError] | None = None
     if status == 413:
         message = "The request is too large."
     elif status == 404:
         message = "Nothing is here. Check the address."
     elif status == 405:
         message = f"{request.method} is not allowed here."
+    elif status == 400:
+        # Litestar's own text quotes the parser (or the header) that refused the request.
+        if isinstance(exc.__cause__, SerializationException):
+            message, fields = BODY_NOT_JSON, [FieldError("body", BODY_NOT_JSON)]
+        else:
+            message = "The request could not be read."
     else:
         message = exc.detail
-    return error_response(request, status, HTTP_CODES.get(status, "error"), message, None, headers)
+    code = HTTP_CODES.get(status, "error")
+    return error_response(request, status, code, message, fields, headers)
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -100,12 +124,38 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
         fields.append(FieldError(missing["name"], f"{missing['name']} is required."))
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            key = str(item.get("key") or "body")
-            fields.append(FieldError(key, str(item.get("message") or "This value is not valid.")))
+            fields.append(plain_field_error(str(item.get("key") or ""), str(item.get("message"))))
     if not fields and "JSON" in (exc.detail or ""):
         fields.append(FieldError("body", "The request body is not valid JSON."))
     message = fields[0].message if len(fields) == 1 else "Some values are missing or not valid."
     return error_response(request, 422, "validation_error", message, fields)
+
+
+def plain_field_error(key: str, message: str) -> FieldError:
+    """One of the framework's complaints as the field's path and a plain message of our own.
+
+    `key` is Litestar's path to the value (`partners[0].name`; `data` for the body itself);
+    nothing of the submitted value is repeated.
+    """
+    path = "" if key in ("", "data") else key
+
+    def under(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    if found := MISSING_FIELD.fullmatch(message):
+        return FieldError(under(found["name"]), "This field is required.")
+    if found := UNKNOWN_FIELD.fullmatch(message):
+        name = found["name"]
+        field = under(name) if FIELD_NAME.fullmatch(name) else path or "body"
+        return FieldError(field, "This field is not expected here.")
+    if found := EXPECTED_TYPE.fullmatch(message):
+        # "str | null" is an optional text field: null was allowed, so it is not the problem.
+        types = [t for t in found["types"].split(" | ") if t != "null"]
+        if types == ["object"] and not path:
+            return FieldError("body", BODY_NOT_OBJECT)
+        if len(types) == 1 and types[0] in TYPE_MESSAGES:
+            return FieldError(path or "body", TYPE_MESSAGES[types[0]])
+    return FieldError(path or "body", "This value is not valid.")
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

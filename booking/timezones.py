@@ -9,6 +9,7 @@ skipped, an ambiguous one (fall back) takes its first occurrence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -45,6 +46,51 @@ def zone_names() -> tuple[str, ...]:
             n for n in available_timezones() if "/" in n and not n.startswith(("Etc/", "SystemV/"))
         )
     )
+
+
+# How far from today a scheduling date or time may be, each way. The booking horizon is a few
+# months, so anything further is a mistake; refusing it also keeps every later step (windows,
+# UTC conversion, an offset of up to a day) far from the limits of datetime.
+SCHEDULING_REACH = timedelta(days=3653)  # ten years
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """The dates a field accepts, both ends included."""
+
+    earliest: date
+    latest: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.earliest <= day <= self.latest
+
+    @property
+    def message(self) -> str:
+        return f"Give a date from {self.earliest.isoformat()} to {self.latest.isoformat()}."
+
+
+# Dates people give about their lives: questionnaire answers of type "date".
+ANSWER_DATES = DateRange(date(1900, 1, 1), date(2200, 12, 31))
+
+
+def scheduling_dates(now: datetime) -> DateRange:
+    """The dates a scheduling query (availability, times, rescheduling) may name at `now`."""
+    today = now.astimezone(UTC).date()
+    return DateRange(today - SCHEDULING_REACH, today + SCHEDULING_REACH)
+
+
+def check_scheduling_instant(instant: datetime, field: str, now: datetime) -> datetime:
+    """An aware `instant` within SCHEDULING_REACH of `now`, else a 422 naming `field`.
+
+    Aware datetimes compare without being converted, so even year 1 at +23:59 cannot overflow.
+    """
+    if not now - SCHEDULING_REACH <= instant <= now + SCHEDULING_REACH:
+        allowed = scheduling_dates(now)
+        raise ValidationFailed.on(
+            field,
+            f"Give a time from {allowed.earliest.isoformat()} to {allowed.latest.isoformat()}.",
+        )
+    return instant
 
 
 def epoch(dt: datetime) -> int:
@@ -107,7 +153,8 @@ class LocalClock:
 
 def _offset_at(seconds: int, tz: ZoneInfo) -> int:
     offset = datetime.fromtimestamp(seconds, tz).utcoffset()
-    assert offset is not None
+    if offset is None:  # a ZoneInfo always knows its offset; anything else is a bug
+        raise RuntimeError(f"{tz} gives no UTC offset")
     return int(offset.total_seconds())
 
 

@@ -189,11 +189,12 @@ async def _reschedule_page(
     view = await bookings.view(token)
     context = await _booking_context(view, directory)
     tz = zone(view.timezone)
-    today = availability.clock().astimezone(tz).date()
+    now = availability.clock()
+    today = now.astimezone(tz).date()
     days: list[Any] = []
     window_first: date | None = None
     if view.can_reschedule:
-        window = parse_window(start, None, view.timezone)
+        window = parse_window(start, None, view.timezone, now)
         result = await bookings.reschedule_options(token, window.first, tz)
         window_first = window.first or today
         days = slots_by_day(result, {view.therapist: context["therapist_name"]})

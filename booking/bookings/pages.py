@@ -82,8 +82,10 @@ async def choose_slot(
     therapist_slug: str | None,
     start: str | None,
     tz: str | None,
+    now: datetime,
 ) -> ChosenSlot:
-    """The slot named by the times page's link; a 404 or 422 naming what is wrong."""
+    """The slot named by the times page's link, as of `now`; a 404 or 422 naming what is
+    wrong."""
     if not type_slug or not therapist_slug or therapist_slug == ANY or not start:
         raise ValidationFailed.on(
             "start", "Choose a consultation time on the times page first, then book it here."
@@ -101,7 +103,7 @@ async def choose_slot(
             "therapist", f"{therapist.name} does not take bookings for this consultation."
         )
     viewer = parse_zone(tz, "tz") if tz else zone(therapist.timezone)
-    instant = parse_instant(start, "start").astimezone(viewer)
+    instant = parse_instant(start, "start", now).astimezone(viewer)
     return ChosenSlot(
         kind, therapist, instant, instant + timedelta(minutes=kind.duration_minutes), viewer
     )
@@ -194,12 +196,13 @@ class BookingPages(Controller):
     async def form(
         self,
         directory: NamedDependency[DirectoryService],
+        bookings: NamedDependency[BookingService],
         type: FromQuery[str | None] = None,
         therapist: FromQuery[str | None] = None,
         start: FromQuery[str | None] = None,
         tz: FromQuery[str | None] = None,
     ) -> Template:
-        slot = await choose_slot(directory, type, therapist, start, tz)
+        slot = await choose_slot(directory, type, therapist, start, tz, bookings.clock())
         # One key per rendered form: a double submit replays the first booking.
         return booking_form(slot, FormState(), secrets.token_urlsafe(24))
 
@@ -217,6 +220,7 @@ class BookingPages(Controller):
             first(values, "therapist"),
             first(values, "start"),
             first(values, "tz"),
+            bookings.clock(),
         )
         key = first(values, "idempotency_key") or secrets.token_urlsafe(24)
         data = booking_from_form(values, slot)

@@ -329,7 +329,7 @@ class BookingService:
             .first()
         )
         therapist = await _therapist(booking["therapist"])
-        assert kind is not None
+        kind = _found(kind, "consultation type")
         found = await self.availability.find(
             kind["slug"], therapist["slug"], first, tz=tz, moving=booking["id"]
         )
@@ -390,7 +390,7 @@ class BookingService:
 
     async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
         """Move the booking to another offered time with the same therapist."""
-        new_start = parse_instant(start, "start")
+        new_start = parse_instant(start, "start", self.clock())
         booking = await self._by_manage_token(manage_token)
         kind = (
             await ConsultationType.select()
@@ -402,8 +402,8 @@ class BookingService:
             .where(Therapist._meta.primary_key == booking["therapist"])
             .first()
         )
-        assert kind is not None
-        assert therapist is not None
+        kind = _found(kind, "consultation type")
+        therapist = _found(therapist, "therapist")
         duration = timedelta(minutes=kind["duration_minutes"])
         blocked = duration + timedelta(minutes=kind["buffer_after_minutes"])
         try:
@@ -488,8 +488,8 @@ class BookingService:
             .where(Partner.booking == booking["id"])
             .order_by(Partner.position)
         )
-        assert kind is not None
-        assert therapist is not None
+        kind = _found(kind, "consultation type")
+        therapist = _found(therapist, "therapist")
         tz = _viewer_zone(booking, therapist["timezone"])
         status = effective_status(booking, now)
         live = status in LIVE_STATUSES
@@ -551,6 +551,14 @@ def _slot_taken() -> SlotUnavailable:
 def _request_hash(data: BookingIn) -> str:
     canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """`row`, or a 404 when the booking's `what` is gone (the foreign keys keep it; a row
+    removed by hand must still give a plain answer, whatever the interpreter's flags)."""
+    if row is None:
+        raise NotFound(f"This booking's {what} no longer exists.")
+    return row
 
 
 async def _therapist(therapist_id: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from booking.errors import FieldError, NotFound, ValidationFailed
 from booking.intake.consents import validate_consents
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
 from booking.scheduling.services import AvailabilityService, load_type_row
-from booking.timezones import parse_zone, zone
+from booking.timezones import check_scheduling_instant, parse_zone, zone
 
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -60,8 +60,9 @@ class CleanBooking:
     viewer_timezone: ZoneInfo
 
 
-def parse_instant(value: str, field: str) -> datetime:
-    """An RFC 3339 time with an explicit offset, or a 422 naming the field."""
+def parse_instant(value: str, field: str, now: datetime) -> datetime:
+    """An RFC 3339 time with an explicit offset within SCHEDULING_REACH of `now`, or a 422
+    naming the field."""
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
@@ -70,7 +71,7 @@ def parse_instant(value: str, field: str) -> datetime:
         raise ValidationFailed.on(
             field, "Give the time as RFC 3339 with its UTC offset, e.g. 2026-12-07T09:00:00-05:00."
         )
-    return parsed
+    return check_scheduling_instant(parsed, field, now)
 
 
 async def validate_booking(data: BookingIn, availability: AvailabilityService) -> CleanBooking:
@@ -100,7 +101,7 @@ async def validate_booking(data: BookingIn, availability: AvailabilityService) -
     mode = _mode(data.mode, kind, therapist, problems)
     starts_at: datetime | None = None
     try:
-        starts_at = parse_instant(data.start, "start")
+        starts_at = parse_instant(data.start, "start", availability.clock())
     except ValidationFailed as error:
         collect(error)
 

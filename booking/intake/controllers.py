@@ -28,9 +28,11 @@ class IntakeController(Controller):
         response_headers=PRIVATE_HEADERS,
     )
     async def view(
-        self, partner_token: FromPath[str], intake: NamedDependency[PartnerIntakeService]
+        self,
+        partner_token: FromPath[str],
+        partner_intake: NamedDependency[PartnerIntakeService],
     ) -> PartnerIntakeView:
-        return await intake.view(partner_token)
+        return await partner_intake.view(partner_token)
 
     @post(
         "/{partner_token:str}",
@@ -43,6 +45,6 @@ class IntakeController(Controller):
         request: Request[Any, Any, Any],
         partner_token: FromPath[str],
         data: JSONBody[PartnerIntakeIn],
-        intake: NamedDependency[PartnerIntakeService],
+        partner_intake: NamedDependency[PartnerIntakeService],
     ) -> PartnerIntakeDone:
-        return await intake.submit(partner_token, data, client_address(request))
+        return await partner_intake.submit(partner_token, data, client_address(request))

@@ -167,16 +167,16 @@ class IntakePages(Controller):
 
     @get("/")
     async def form(
-        self, token: FromPath[str], intake: NamedDependency[PartnerIntakeService]
+        self, token: FromPath[str], partner_intake: NamedDependency[PartnerIntakeService]
     ) -> Template:
-        return await _intake_form(intake, token, FormState(), 200)
+        return await _intake_form(partner_intake, token, FormState(), 200)
 
     @post("/", status_code=200)
     async def submit(
         self,
         request: Request[Any, Any, Any],
         token: FromPath[str],
-        intake: NamedDependency[PartnerIntakeService],
+        partner_intake: NamedDependency[PartnerIntakeService],
     ) -> Template:
         values = await form_values(request)
         questions = load_questionnaire().questions_for(EACH_PARTNER)
@@ -185,13 +185,13 @@ class IntakePages(Controller):
             consents=consents_from_form(values),
         )
         try:
-            done = await intake.submit(token, data, client_address(request))
+            done = await partner_intake.submit(token, data, client_address(request))
         except ValidationFailed as exc:
             labels = {**question_labels(questions, "answers"), **consent_labels()}
             return await _intake_form(
-                intake, token, FormState.failed(values, exc.fields, labels), 422
+                partner_intake, token, FormState.failed(values, exc.fields, labels), 422
             )
-        view = await intake.view(token)
+        view = await partner_intake.view(token)
         return Template(
             "public/intake_done.html",
             context={"name": view.partner["name"], "support": done.support},

@@ -21,6 +21,7 @@ from msgspec import Struct
 
 from booking.errors import FieldError, ValidationFailed
 from booking.intake.datafiles import IntakeFileError, raise_problems, read_data_file
+from booking.timezones import ANSWER_DATES
 
 QUESTIONNAIRES = Path(__file__).parent / "questionnaires"
 
@@ -327,9 +328,8 @@ def _clean(question: Question, value: object) -> object:
             raise _Refused("Please choose each option only once.")
         return [v for v in question.option_values if v in value]
     if kind == "scale":
-        # Loading refuses a scale without bounds.
-        assert question.min is not None
-        assert question.max is not None
+        if question.min is None or question.max is None:  # loading refuses a scale without them
+            raise RuntimeError(f"scale question {question.id!r} has no bounds")
         if type(value) is not int or not question.min <= value <= question.max:
             raise _Refused(f"Please choose a whole number from {question.min} to {question.max}.")
         return value
@@ -337,9 +337,12 @@ def _clean(question: Question, value: object) -> object:
         if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
             raise _Refused("Please give a date written as YYYY-MM-DD.")
         try:
-            return date.fromisoformat(value.strip()).isoformat()
+            day = date.fromisoformat(value.strip())
         except ValueError:
             raise _Refused("Please give a date that exists, written as YYYY-MM-DD.") from None
+        if day not in ANSWER_DATES:
+            raise _Refused(ANSWER_DATES.message)
+        return day.isoformat()
     raise AssertionError(f"unchecked question type {kind!r}")  # loading refuses other types
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
@@ -13,7 +13,7 @@ from litestar.params import FromPath, Parameter
 from booking.errors import FieldError, ValidationFailed
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-from booking.timezones import LocalClock, parse_zone
+from booking.timezones import LocalClock, parse_zone, scheduling_dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,20 +23,25 @@ class WindowQuery:
     timezone: ZoneInfo | None
 
 
-def parse_window(start: str | None, end: str | None, tz: str | None) -> WindowQuery:
-    """The availability window's query values, every malformed one named in a single 422."""
+def parse_window(start: str | None, end: str | None, tz: str | None, now: datetime) -> WindowQuery:
+    """The availability window's query values, every malformed or out-of-range one (dates
+    beyond SCHEDULING_REACH of `now`) named in a single 422."""
     problems: list[FieldError] = []
+    allowed = scheduling_dates(now)
 
     def parse(value: str | None, field: str) -> date | None:
         if not value:
             return None
         try:
-            if len(value) == 10:
-                return date.fromisoformat(value)
+            day = date.fromisoformat(value) if len(value) == 10 else None
         except ValueError:
-            pass
-        problems.append(FieldError(field, f"'{value}' is not a date in the form YYYY-MM-DD."))
-        return None
+            day = None
+        if day is None:
+            problems.append(FieldError(field, "Give the date in the form YYYY-MM-DD."))
+        elif day not in allowed:
+            problems.append(FieldError(field, allowed.message))
+            return None
+        return day
 
     first, last = parse(start, "start"), parse(end, "end")
     timezone = None
@@ -106,7 +111,7 @@ class AvailabilityController(Controller):
             description="IANA zone for dates and times; default the therapist's (any: practice)",
         ),
     ) -> AvailabilityOut:
-        window = parse_window(start, end, tz)
+        window = parse_window(start, end, tz, availability.clock())
         result = await availability.find(
             consultation_type, therapist or ANY, window.first, window.last, window.timezone
         )

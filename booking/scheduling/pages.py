@@ -103,7 +103,7 @@ class PublicPages(Controller):
             context["therapist"] = ANY
         first: date | None = None
         try:
-            window = parse_window(start, None, tz)
+            window = parse_window(start, None, tz, availability.clock())
             first = window.first
             last = first + 2 * WEEK - timedelta(days=1) if first else None
             result = await availability.find(chosen.slug, therapist, first, last, window.timezone)

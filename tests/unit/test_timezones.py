@@ -3,13 +3,16 @@ included."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from booking.timezones import LocalClock
+from booking.bookings.validation import parse_instant
+from booking.errors import ValidationFailed
+from booking.timezones import SCHEDULING_REACH, LocalClock
 
 ZONES = [
     "America/Toronto",
@@ -44,3 +47,31 @@ def test_local_clock_around_a_clock_change_in_a_shared_formatter() -> None:
         assert clock.isoformat(seconds) == datetime.fromtimestamp(seconds, tz).isoformat(
             timespec="seconds"
         )
+
+
+NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+# RFC 3339 offsets are whole minutes, up to a minute short of a day either way.
+OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(instant=st.datetimes(timezones=OFFSETS))
+@example(instant=datetime.min.replace(tzinfo=timezone(timedelta(hours=23, minutes=59))))
+@example(instant=datetime.max.replace(tzinfo=timezone(-timedelta(hours=23, minutes=59))))
+def test_any_written_instant_is_taken_within_reach_or_refused_on_its_field(
+    instant: datetime,
+) -> None:
+    written = instant.isoformat()
+    if abs(instant - NOW) > SCHEDULING_REACH:
+        with pytest.raises(ValidationFailed) as refused:
+            parse_instant(written, "start", NOW)
+        assert [f.field for f in refused.value.fields] == ["start"]
+        return
+    taken = parse_instant(written, "start", NOW)
+    # What the service then does with it (UTC, windows of days around it) cannot overflow.
+    in_utc = taken.astimezone(UTC)
+    assert in_utc == instant
+    assert (in_utc - timedelta(days=62)).year > MINYEAR
+    assert (in_utc + timedelta(days=62)).year < MAXYEAR

@@ -393,6 +393,23 @@ def test_date_answer_must_be_a_real_date_written_yyyy_mm_dd(tmp_path: Path, valu
     assert list(problems_of(raised)) == ["intake.answer"]
 
 
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])
+def test_date_answer_must_fall_between_1900_and_2200(tmp_path: Path, value: str) -> None:
+    dated = with_one_question(tmp_path, type="date")
+
+    with pytest.raises(ValidationFailed) as raised:
+        validate_answers(dated, EACH_PARTNER, {"answer": value}, "intake")
+
+    assert problems_of(raised) == {"intake.answer": "Give a date from 1900-01-01 to 2200-12-31."}
+
+
+@pytest.mark.parametrize("value", ["1900-01-01", "2200-12-31"])
+def test_date_answer_on_the_edge_of_the_range_is_kept(tmp_path: Path, value: str) -> None:
+    dated = with_one_question(tmp_path, type="date")
+
+    assert validate_answers(dated, EACH_PARTNER, {"answer": value}, "i") == {"answer": value}
+
+
 def test_date_answer_comes_back_as_an_iso_date(tmp_path: Path) -> None:
     dated = with_one_question(tmp_path, type="date")
 
