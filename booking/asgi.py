@@ -1,8 +1,8 @@
 """The ASGI application for servers: `uvicorn booking.asgi:app`."""
 
-from booking.app import create_app
-from booking.logs import configure_logging
-from booking.settings import get_settings
+from booking.core.logs import configure_logging
+from booking.core.settings import get_settings
+from booking.web.app import create_app
 
 # Each server process sets up its own (redacting) logging: `booking serve --workers 2` and a
 # bare `uvicorn booking.asgi:app` start processes that inherit nothing from the command.

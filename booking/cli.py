@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import click
 
-from booking.logs import configure_logging
-from booking.settings import Settings, SettingsError, get_settings
+from booking.core.logs import configure_logging
+from booking.core.settings import Settings, SettingsError, get_settings
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ def _settings() -> Settings:
 
 
 def _run_with_database(work: Callable[[], Awaitable[T]]) -> T:
-    from booking.db import close_pool, make_engine, open_pool, use_engine
+    from booking.core.db import close_pool, make_engine, open_pool, use_engine
 
     engine = make_engine(_settings())
     use_engine(engine)
@@ -48,8 +48,8 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply the database migrations that have not run yet."""
-    from booking.db import make_engine
-    from booking.db import migrate as apply_migrations
+    from booking.core.db import make_engine
+    from booking.core.db import migrate as apply_migrations
 
     engine = make_engine(_settings())
     asyncio.run(apply_migrations(engine))
@@ -76,7 +76,7 @@ def demo() -> None:
 def sweep() -> None:
     """Expire unpaid holds whose time has run out (also done by every booking that needs it)."""
     from booking.bookings.services import sweep_expired_holds
-    from booking.timezones import utc_now
+    from booking.core.timezones import utc_now
 
     expired = _run_with_database(lambda: sweep_expired_holds(utc_now()))
     click.echo(f"Expired {expired} unpaid hold{'s' if expired != 1 else ''}.")
@@ -86,8 +86,8 @@ def sweep() -> None:
 def purge() -> None:
     """Delete the intake answers of consultations that never took place, once
     INTAKE_RETENTION_DAYS have passed (workers also do it daily; safe to run again)."""
+    from booking.core.timezones import utc_now
     from booking.intake.retention import purge_expired_intakes
-    from booking.timezones import utc_now
 
     days = _settings().intake_retention_days
     purged = _run_with_database(lambda: purge_expired_intakes(utc_now(), days))
@@ -172,8 +172,8 @@ def outbox_failed() -> None:
 @click.option("--all", "everything", is_flag=True, help="Every failed message.")
 def outbox_redrive(ids: tuple[int, ...], everything: bool) -> None:
     """Send failed messages again (by id, or --all)."""
+    from booking.core.timezones import utc_now
     from booking.notifications.outbox import redrive
-    from booking.timezones import utc_now
 
     if not ids and not everything:
         raise click.UsageError("Give message ids, or --all.")
@@ -195,8 +195,8 @@ def links_revoke(reference: str, partner: int | None) -> None:
     """Replace a booking's manage link (sent anew to both partners), or with --partner N that
     partner's intake link (sent to them only); the old link stops working at once."""
     from booking.bookings.links import LinkService
-    from booking.errors import ServiceError
-    from booking.timezones import utc_now
+    from booking.core.errors import ServiceError
+    from booking.core.timezones import utc_now
 
     service = LinkService(_settings(), utc_now)
     try:

@@ -10,7 +10,6 @@ from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
-from booking.ratelimit import RateLimitHit
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -20,6 +19,7 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
+from booking.web.ratelimit import RateLimitHit
 
 TABLES = [
     Therapist,

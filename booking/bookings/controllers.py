@@ -18,7 +18,7 @@ from booking.bookings.schemas import (
     RescheduleIn,
 )
 from booking.bookings.services import BookingService
-from booking.errors import ValidationFailed
+from booking.core.errors import ValidationFailed
 
 # Pages and answers reached through private links: never cached, indexed or leaked onwards.
 PRIVATE_HEADERS = [

@@ -3,7 +3,7 @@
 An email (either partner's) may appear in BOOKING_LIMIT_PER_EMAIL live bookings that have not
 started; a client address may hold HOLD_LIMIT_PER_ADDRESS unpaid holds and make
 BOOKING_LIMIT_PER_ADDRESS_PER_DAY bookings in 24 hours. Addresses are recognised by their
-keyed digest (booking.clients), never stored. A refusal names neither the email nor whose.
+keyed digest (booking.core.clients), never stored. A refusal names neither the email nor whose.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from piccolo.columns.combination import WhereRaw
 
 from booking.bookings.tables import Booking
-from booking.errors import BookingLimitReached
-from booking.settings import Settings
+from booking.core.errors import BookingLimitReached
+from booking.core.settings import Settings
 
 DAY = timedelta(days=1)
 # The first key of the advisory locks taken for the limits (PostgreSQL): the two-key lock

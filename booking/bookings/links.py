@@ -1,7 +1,7 @@
 """Revoking a booking's links: a new generation, the old link dead from the commit on, and the
 new link on its way to the person it belongs to.
 
-A link's token is derived from its generation (booking/tokens.py), and the stored hash is what
+A link's token is derived from its generation (booking/core/tokens.py), and the stored hash is what
 a visit is looked up by; so revoking raises the generation, stores the new token's hash, and
 queues the email in the same transaction. The staff side and `booking links revoke` call this.
 """
@@ -14,11 +14,11 @@ from typing import Literal
 from booking.audit.services import record_event
 from booking.bookings.services import Links, write_transaction
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
-from booking.errors import NotFound, TooLate, ValidationFailed
+from booking.core.errors import NotFound, TooLate, ValidationFailed
+from booking.core.settings import Settings
+from booking.core.timezones import Clock
+from booking.core.tokens import token_hash
 from booking.notifications.outbox import PARTNERS, queue_messages
-from booking.settings import Settings
-from booking.timezones import Clock
-from booking.tokens import token_hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,12 @@ from booking.bookings.pages import (
 )
 from booking.bookings.schemas import BookingView
 from booking.bookings.services import BookingService
-from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.timezones import zone
 from booking.intake.pages import PAGE_ERRORS, FormState, first, form_values
 from booking.scheduling.controllers import parse_window
 from booking.scheduling.pages import WEEK, slots_by_day
 from booking.scheduling.services import AvailabilityService, DirectoryService
-from booking.timezones import zone
 
 DONE_MESSAGES = {
     "cancelled": "The consultation is cancelled.",

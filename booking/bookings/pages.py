@@ -19,7 +19,8 @@ from booking.bookings.controllers import PRIVATE_HEADERS, checked_idempotency_ke
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
 from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
-from booking.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
+from booking.core.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
+from booking.core.timezones import parse_zone, zone
 from booking.intake.pages import (
     PAGE_ERRORS,
     FormState,
@@ -36,7 +37,6 @@ from booking.intake.questionnaire import COUPLE, EACH_PARTNER, load_questionnair
 from booking.scheduling.pages import books_online
 from booking.scheduling.schemas import ConsultationTypeOut, TherapistOut
 from booking.scheduling.services import ANY, DirectoryService
-from booking.timezones import parse_zone, zone
 
 PARTNER_FIELDS = ("name", "email", "phone", "pronouns")
 WHO = ("Your", "Your partner's")

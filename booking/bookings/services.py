@@ -36,10 +36,13 @@ from booking.bookings.schemas import (
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
-from booking.clients import address_digest
-from booking.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.clients import address_digest
+from booking.core.crypto import Keyring
+from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.settings import Settings
+from booking.core.timezones import Clock, epoch, rfc3339, zone
+from booking.core.tokens import derive_token, looks_like_token, token_hash
 from booking.intake.consents import Support
-from booking.intake.crypto import Keyring
 from booking.intake.versions import add_answer_version, booker_flagged_at_booking
 from booking.notifications.outbox import (
     Recipients,
@@ -51,9 +54,6 @@ from booking.notifications.outbox import (
 )
 from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
-from booking.settings import Settings
-from booking.timezones import Clock, epoch, rfc3339, zone
-from booking.tokens import derive_token, looks_like_token, token_hash
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MANAGE_LINK_LIFETIME = timedelta(days=30)

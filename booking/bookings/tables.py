@@ -45,7 +45,7 @@ class Booking(Table, tablename="bookings"):
     # The calendar SEQUENCE: 0 at booking, +1 at every reschedule and at cancellation.
     sequence = Integer(default=0)
     questionnaire_version = Varchar(length=40, default="")
-    # The couple part of the intake, encrypted (booking.intake.crypto token).
+    # The couple part of the intake, encrypted (booking.core.crypto token).
     couple_answers = Text(null=True, default=None)
     # Derived on the server from the partners' private safety answers; never shown to them.
     safety_flag = Boolean(default=False)

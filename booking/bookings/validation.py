@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 
 from booking.bookings.schemas import BookingIn, PartnerIn
-from booking.errors import FieldError, NotFound, ValidationFailed
+from booking.core.errors import FieldError, NotFound, ValidationFailed
+from booking.core.timezones import check_scheduling_instant, parse_zone, zone
 from booking.intake.consents import validate_consents
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
 from booking.scheduling.services import AvailabilityService, load_type_row
-from booking.timezones import check_scheduling_instant, parse_zone, zone
 
 NAME_MAX = 120
 EMAIL_MAX = 254

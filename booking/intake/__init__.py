@@ -3,6 +3,7 @@
 The pure parts are importable from here; files and their formats are described in each module.
 """
 
+from booking.core.crypto import DecryptionError, Keyring, development_keyring, key_id_of
 from booking.intake.consents import (
     Consent,
     Resource,
@@ -11,7 +12,6 @@ from booking.intake.consents import (
     load_support,
     validate_consents,
 )
-from booking.intake.crypto import DecryptionError, Keyring, development_keyring, key_id_of
 from booking.intake.datafiles import IntakeFileError
 from booking.intake.questionnaire import (
     COUPLE,

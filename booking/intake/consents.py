@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from msgspec import Struct
 
-from booking.errors import FieldError, ValidationFailed
+from booking.core.errors import FieldError, ValidationFailed
 from booking.intake.datafiles import has_blank_text, raise_problems, read_data_file
 from booking.intake.questionnaire import unknown_key_field
 

@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from booking.bookings.controllers import PRIVATE_HEADERS, client_address
 from booking.bookings.schemas import PartnerIntakeIn
-from booking.errors import FieldError, ServiceError, ValidationFailed
+from booking.core.errors import FieldError, ServiceError, ValidationFailed
 from booking.intake.consents import Consent, load_consents
 from booking.intake.questionnaire import EACH_PARTNER, Question, load_questionnaire
 from booking.intake.services import PartnerIntakeService

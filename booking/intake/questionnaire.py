@@ -19,9 +19,9 @@ from types import MappingProxyType
 import msgspec
 from msgspec import Struct
 
-from booking.errors import FieldError, ValidationFailed
+from booking.core.errors import FieldError, ValidationFailed
+from booking.core.timezones import ANSWER_DATES
 from booking.intake.datafiles import IntakeFileError, raise_problems, read_data_file
-from booking.timezones import ANSWER_DATES
 
 QUESTIONNAIRES = Path(__file__).parent / "questionnaires"
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from booking.audit.services import record_event
 from booking.bookings.services import write_transaction
 from booking.bookings.tables import Booking, Partner
+from booking.core.timezones import Clock
 from booking.intake.tables import AnswerVersion
-from booking.timezones import Clock
 
 log = logging.getLogger("booking.retention")
 

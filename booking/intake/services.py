@@ -15,15 +15,15 @@ from booking.bookings.services import (
     write_transaction,
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
-from booking.errors import FieldError, NotFound, ValidationFailed
+from booking.core.crypto import Keyring
+from booking.core.errors import FieldError, NotFound, ValidationFailed
+from booking.core.timezones import Clock, utc_now
+from booking.core.tokens import looks_like_token, token_hash
 from booking.intake.consents import Support, load_consents, validate_consents
-from booking.intake.crypto import Keyring
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import add_answer_version, version_context
 from booking.notifications.outbox import queue_practice_notice
-from booking.timezones import Clock, utc_now
-from booking.tokens import looks_like_token, token_hash
 
 
 class PartnerIntakeService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from booking.intake.crypto import Keyring
+from booking.core.crypto import Keyring
 from booking.intake.tables import AnswerVersion
 
 

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from booking.bookings.controllers import PRIVATE_HEADERS
-from booking.errors import NotFound
+from booking.core.errors import NotFound
 from booking.notifications.feeds import FeedService
 
 

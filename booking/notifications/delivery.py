@@ -20,6 +20,8 @@ from typing import Any
 
 from booking.bookings.services import MANAGE_LINK_LIFETIME, Links
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.core.settings import Settings
+from booking.core.timezones import Clock, zone
 from booking.notifications import outbox
 from booking.notifications.calendar import (
     Attendee,
@@ -42,8 +44,6 @@ from booking.notifications.messages import (
 )
 from booking.notifications.transport import DeliveryError, Transport
 from booking.scheduling.tables import ConsultationType, Therapist
-from booking.settings import Settings
-from booking.timezones import Clock, zone
 
 log = logging.getLogger("booking.notifications")
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from booking.bookings.tables import Booking
-from booking.errors import NotFound
+from booking.core.errors import NotFound
+from booking.core.settings import Settings
+from booking.core.timezones import Clock, utc_now
+from booking.core.tokens import derive_token, looks_like_token, token_hash
 from booking.notifications.calendar import build_feed, build_invitation
 from booking.notifications.delivery import event_for, load_facts
 from booking.scheduling.tables import Therapist
-from booking.settings import Settings
-from booking.timezones import Clock, utc_now
-from booking.tokens import derive_token, looks_like_token, token_hash
 
 # Consultations of the last week stay in the feed, so a therapist can still look them up.
 FEED_PAST = timedelta(days=7)

@@ -6,7 +6,7 @@
 The relay claims due outbox rows with a lease and hands their ids to the broker; the actor
 delivers one row. The outbox alone owns retries, so the actor runs with Dramatiq's retries off.
 Actors are async and run on the AsyncIO middleware's own event loop, which opens its own
-database pool (booking.db.LoopLocalPostgresEngine).
+database pool (booking.core.db.LoopLocalPostgresEngine).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool, use_engine
+from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool, use_engine
+from booking.core.settings import Settings
+from booking.core.timezones import Clock, utc_now
 from booking.intake.retention import purge_daily
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
-from booking.settings import Settings
-from booking.timezones import Clock, utc_now
 
 log = logging.getLogger("booking.outbox")
 
@@ -224,7 +224,7 @@ class EmbeddedWorker:
     def __init__(self, settings: Settings, engine: Any, clock: Clock = utc_now) -> None:
         if isinstance(engine, PostgresEngine) and not isinstance(engine, LoopLocalPostgresEngine):
             # The worker's threads run loops of their own; one shared pool would break them.
-            raise TypeError("the in-process worker needs booking.db.postgres_engine(url)")
+            raise TypeError("the in-process worker needs booking.core.db.postgres_engine(url)")
         self.broker = make_broker(None)
         self.broker.add_middleware(OutboxWorker(settings, clock, engine))
         self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)

@@ -10,10 +10,10 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from booking.errors import FieldError, ValidationFailed
+from booking.core.errors import FieldError, ValidationFailed
+from booking.core.timezones import LocalClock, parse_zone, scheduling_dates
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-from booking.timezones import LocalClock, parse_zone, scheduling_dates
 
 
 @dataclass(frozen=True, slots=True)

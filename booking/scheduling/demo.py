@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from booking.core.timezones import zone
 from booking.scheduling.tables import (
     ConsultationType,
     DateOverride,
@@ -13,7 +14,6 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
-from booking.timezones import zone
 
 MON, TUE, WED, THU, FRI, SAT = range(6)
 

@@ -1,7 +1,7 @@
 """The availability engine: a pure function from a therapist's calendar to open slots.
 
 No database, no HTTP. Instants are integer seconds since the epoch (UTC); working hours are
-local wall times expanded per local date in the therapist's zone (see booking.timezones for
+local wall times expanded per local date in the therapist's zone (see booking.core.timezones for
 the policy on skipped and repeated wall times).
 
 Definitions (architecture.md, "Availability"):
@@ -24,7 +24,7 @@ from heapq import merge
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from booking.timezones import edge_to_epoch, local_date, wall_to_epoch
+from booking.core.timezones import edge_to_epoch, local_date, wall_to_epoch
 
 MINUTE = 60
 

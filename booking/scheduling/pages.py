@@ -12,12 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from booking.errors import ServiceError
+from booking.core.errors import ServiceError
+from booking.core.settings import Settings
+from booking.core.timezones import from_epoch, zone_names
 from booking.scheduling.controllers import parse_window
 from booking.scheduling.schemas import ConsultationTypeOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-from booking.settings import Settings
-from booking.timezones import from_epoch, zone_names
 
 WEEK = timedelta(days=7)
 

@@ -10,8 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.bookings.tables import LIVE_STATUSES, Booking
-from booking.db import read_scope, read_together
-from booking.errors import NotFound, ValidationFailed
+from booking.core.db import read_scope, read_together
+from booking.core.errors import NotFound, ValidationFailed
+from booking.core.timezones import Clock, day_bounds, epoch, utc_now, zone
 from booking.scheduling.engine import (
     Policy,
     Slot,
@@ -30,7 +31,6 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
-from booking.timezones import Clock, day_bounds, epoch, utc_now, zone
 
 ANY = "any"
 DEFAULT_WINDOW_DAYS = 14

@@ -2,7 +2,7 @@
 
 SQLite: a migrated file in the run's temporary directory (`<dir>/booking.sqlite3`, so a server
 process finds it through BOOKING_DATA_DIR). PostgreSQL: `CREATE DATABASE booking_bench_<token>_<n>`
-through the admin URL with asyncpg, migrated with `booking.db.migrate`, dropped at the end.
+through the admin URL with asyncpg, migrated with `booking.core.db.migrate`, dropped at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from piccolo.engine.base import Engine
 
-from booking.db import close_pool, migrate, open_pool, postgres_engine, sqlite_engine
+from booking.core.db import close_pool, migrate, open_pool, postgres_engine, sqlite_engine
 
 SQLITE = "sqlite"
 POSTGRES = "postgres"

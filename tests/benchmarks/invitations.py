@@ -34,14 +34,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.app import create_app
-from booking.db import use_engine
-from booking.intake.crypto import Keyring
+from booking.core.crypto import Keyring
+from booking.core.db import use_engine
+from booking.core.settings import Settings
+from booking.core.timezones import utc_now
 from booking.notifications.messages import message_id_for
 from booking.notifications.outbox import PARTNERS, idempotency_key
 from booking.notifications.tables import OutboxMessage
-from booking.settings import Settings
-from booking.timezones import utc_now
+from booking.web.app import create_app
 from tests.benchmarks import profiling, writes
 from tests.benchmarks.databases import BenchDatabase, Databases
 from tests.benchmarks.http_server import NOT_INHERITED, free_port

@@ -938,7 +938,7 @@ def invitations_section(results: runner.Results) -> list[str]:
     if latency_rows:
         lines += [
             "Per message, in seconds. `created_at` and `relayed_at` are stored by the service "
-            "from its clock, which reads whole seconds (`booking.timezones.utc_now` drops the "
+            "from its clock, which reads whole seconds (`booking.core.timezones.utc_now` drops the "
             "microseconds): `created_at` is the booking transaction's clock reading, up to a "
             "second before its commit, and `relayed_at` the worker's reading when it claimed "
             "the row, so the first two lines are whole seconds, each up to a second off. The "

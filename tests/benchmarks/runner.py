@@ -21,11 +21,11 @@ import httpx
 from litestar import Litestar
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.app import create_app
-from booking.db import use_engine
+from booking.core.db import use_engine
+from booking.core.settings import Settings
+from booking.core.timezones import utc_now
 from booking.scheduling.engine import TherapistCalendar, compute_slots
-from booking.settings import Settings
-from booking.timezones import utc_now
+from booking.web.app import create_app
 from tests.benchmarks import (
     bench_engine,
     http_server,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from booking.settings import Settings
+from booking.core.settings import Settings
 from tests.benchmarks.asgi_client import ASGIApp, Request, Response, call, post_json
 from tests.benchmarks.profiling import Profile
 from tests.benchmarks.stats import Summary, summarize
@@ -325,7 +325,7 @@ def first_day(now: datetime) -> date:
 
 
 class ErrorLog(logging.Handler):
-    """Keeps the service's unhandled errors (logger booking.errors): their count, and the
+    """Keeps the service's unhandled errors (logger booking.core.errors): their count, and the
     first one's exception and the frame it came from, for the report."""
 
     def __init__(self) -> None:
@@ -346,7 +346,7 @@ class ErrorLog(logging.Handler):
 def service_errors() -> Iterator[ErrorLog]:
     """The service's unhandled errors while the block runs (they answer 500)."""
     handler = ErrorLog()
-    logger = logging.getLogger("booking.errors")
+    logger = logging.getLogger("booking.core.errors")
     logger.addHandler(handler)
     try:
         yield handler

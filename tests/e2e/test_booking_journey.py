@@ -9,7 +9,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from booking.tokens import derive_token
+from booking.core.tokens import derive_token
 from tests.e2e.conftest import Server
 
 BLOCKING_IMPACTS = ("serious", "critical")

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
-from booking.settings import Settings
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.fixtures.databases import Database
 from tests.integration.practice import Practice, make_practice
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
-from booking.db import postgres_engine, sqlite_engine
-from booking.settings import Settings
+from booking.core.db import postgres_engine, sqlite_engine
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_11
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from booking.settings import get_settings
-from booking.tokens import derive_token
+from booking.core.settings import get_settings
+from booking.core.tokens import derive_token
 from tests.factories import make_therapist, make_type
 
 MONDAY = "2026-12-07"  # the tests' clock reads Wednesday 2026-12-02, 10:00 in Toronto

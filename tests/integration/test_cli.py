@@ -95,10 +95,10 @@ async def test_rotate_keys_and_sweep_as_an_operator_runs_them(tmp_path: Path) ->
 
     from litestar.testing import AsyncTestClient
 
-    from booking.app import create_app
-    from booking.db import close_pool, sqlite_engine
-    from booking.intake.crypto import Keyring
-    from booking.settings import Settings
+    from booking.core.crypto import Keyring
+    from booking.core.db import close_pool, sqlite_engine
+    from booking.core.settings import Settings
+    from booking.web.app import create_app
     from tests.factories import booking_request
 
     assert run(tmp_path, "migrate").returncode == 0

@@ -22,8 +22,8 @@ BOOKING = [sys.executable, "-m", "booking"]
 FIRST_START = """
 import asyncio, json, os, sys
 from litestar.testing import AsyncTestClient
-from booking.app import create_app
-from booking.settings import Settings
+from booking.web.app import create_app
+from booking.core.settings import Settings
 
 async def main() -> None:
     settings = Settings.from_env()

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
 from booking.bookings.services import BookingService
-from booking.logs import LIBRARY_FLOORS, SERVER_LOGGERS, configure_logging
+from booking.core.logs import LIBRARY_FLOORS, SERVER_LOGGERS, configure_logging
+from booking.core.tokens import derive_token
 from booking.notifications.feeds import FeedService
 from booking.notifications.tables import OutboxMessage
-from booking.tokens import derive_token
+from booking.web.app import create_app
 from tests.factories import ALL_CONSENTS, booking_request, couple_answers, partner_answers
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock

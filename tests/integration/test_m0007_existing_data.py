@@ -19,7 +19,7 @@ from piccolo.engine.base import Engine
 
 from booking.bookings.services import cancel_reason_context, partner_context
 from booking.bookings.tables import Booking
-from booking.db import (
+from booking.core.db import (
     close_pool,
     migrate,
     postgres_engine,
@@ -27,8 +27,8 @@ from booking.db import (
     sqlite_engine,
     use_engine,
 )
+from booking.core.settings import get_settings
 from booking.intake.versions import version_context
-from booking.settings import get_settings
 from tests.factories import DISTINCTIVE, partner_answers
 from tests.fixtures.databases import BACKENDS, POSTGRES_URL
 from tests.integration.conftest import NOW

@@ -8,9 +8,9 @@ import httpx
 from httpx import AsyncClient
 from piccolo.engine.sqlite import SQLiteEngine
 
-from booking.app import create_app
-from booking.db import migrate, migration_ids, pending_migrations
-from booking.settings import Settings
+from booking.core.db import migrate, migration_ids, pending_migrations
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.fixtures.databases import Database
 
 

@@ -9,11 +9,11 @@ import pytest
 from httpx import AsyncClient, Response
 
 from booking.bookings.services import BookingService
+from booking.core.settings import get_settings
+from booking.core.tokens import derive_token
 from booking.intake.services import PartnerIntakeService
 from booking.notifications.feeds import FeedService
 from booking.scheduling.services import DirectoryService
-from booking.settings import get_settings
-from booking.tokens import derive_token
 from tests.factories import booking_request
 from tests.integration.pages.conftest import HTML, assert_private
 from tests.integration.practice import AT_10, Practice, manage_token

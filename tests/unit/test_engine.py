@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from booking.core.timezones import day_bounds, epoch
 from booking.scheduling.engine import (
     Policy,
     Slot,
@@ -28,7 +29,6 @@ from booking.scheduling.engine import (
     compute_slots,
     merge_slots,
 )
-from booking.timezones import day_bounds, epoch
 
 TORONTO = ZoneInfo("America/Toronto")
 VANCOUVER = ZoneInfo("America/Vancouver")

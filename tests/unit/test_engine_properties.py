@@ -3,7 +3,7 @@
 Random zones (several with half-hour offsets, half-hour DST, or clock changes at midnight),
 random weekly hours, overrides, busy intervals and policies, with windows biased towards the
 2026 clock changes of each zone. The invariants are checked against readings of the zone
-computed here from `utcoffset` alone, not through booking.timezones, and a brute-force
+computed here from `utcoffset` alone, not through booking.core.timezones, and a brute-force
 reading of the definition is compared slot for slot with the engine.
 """
 

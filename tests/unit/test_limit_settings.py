@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from booking.settings import Settings, SettingsError
+from booking.core.settings import Settings, SettingsError
 
 
 def test_by_default_no_proxy_is_trusted_and_the_limits_are_small(tmp_path: Path) -> None:

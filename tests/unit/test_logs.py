@@ -9,8 +9,14 @@ from contextlib import contextmanager
 
 import pytest
 
-from booking.logs import LIBRARY_FLOORS, SERVER_LOGGERS, RedactTokens, configure_logging, redact
-from booking.tokens import derive_token
+from booking.core.logs import (
+    LIBRARY_FLOORS,
+    SERVER_LOGGERS,
+    RedactTokens,
+    configure_logging,
+    redact,
+)
+from booking.core.tokens import derive_token
 
 TOKEN = derive_token("s" * 40, "manage", "ABCD-EFGH", 0)
 
@@ -109,7 +115,7 @@ def test_debug_keeps_database_and_mail_libraries_at_their_floor() -> None:
         for name in ("aiosqlite", "asyncpg", "piccolo", "aiosmtplib", "mail.log", "httpx"):
             assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
         assert not logging.getLogger("dramatiq.worker").isEnabledFor(logging.DEBUG)
-        assert logging.getLogger("booking.errors").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("booking.core.errors").isEnabledFor(logging.DEBUG)
         assert all(any(isinstance(f, RedactTokens) for f in h.filters) for h in root.handlers)
 
 

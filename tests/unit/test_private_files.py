@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from booking.private_files import read_or_create_secret
+from booking.core.private_files import read_or_create_secret
 
 
 def test_processes_racing_for_a_new_secret_all_keep_the_same_one(tmp_path: Path) -> None:

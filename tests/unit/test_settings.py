@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from booking.settings import Settings, SettingsError
+from booking.core.settings import Settings, SettingsError
 
 
 def test_no_environment_means_development_on_sqlite_in_var(tmp_path: Path) -> None:

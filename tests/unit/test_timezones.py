@@ -11,8 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from booking.bookings.validation import parse_instant
-from booking.errors import ValidationFailed
-from booking.timezones import SCHEDULING_REACH, LocalClock
+from booking.core.errors import ValidationFailed
+from booking.core.timezones import SCHEDULING_REACH, LocalClock
 
 ZONES = [
     "America/Toronto",

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from booking.app import create_app
-from booking.settings import Settings
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 

@@ -13,11 +13,11 @@ from httpx import AsyncClient
 from booking.audit.tables import AuditEvent
 from booking.bookings.services import partner_context
 from booking.bookings.tables import Booking, Partner
-from booking.errors import NotFound
+from booking.core.errors import NotFound
+from booking.core.settings import get_settings
 from booking.intake.services import resolve_safety_flag
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import version_context
-from booking.settings import get_settings
 from tests.factories import ALL_CONSENTS, booking_request, partner_answers
 from tests.fixtures.databases import Database
 from tests.integration.bookings.conftest import ConcurrentClient

@@ -7,7 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from booking.settings import get_settings
+from booking.core.settings import get_settings
 from tests.factories import booking_request, partner_answers
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_9, AT_10, AT_11, MONDAY, Practice, manage_token

@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from booking.app import create_app
 from booking.bookings.tables import Booking
-from booking.clients import address_digest
-from booking.settings import Settings
+from booking.core.clients import address_digest
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.factories import booking_request, make_therapist
 from tests.fixtures.databases import Database
 from tests.integration.bookings.conftest import InFlight

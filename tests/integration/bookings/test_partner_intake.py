@@ -127,7 +127,7 @@ async def test_a_revoked_generation_stops_the_old_link(
     booking = await booked(client)
     old = intake_token(booking["reference"], 2)
     new = intake_token(booking["reference"], 2, generation=1)
-    from booking.tokens import token_hash
+    from booking.core.tokens import token_hash
 
     await Partner.update(
         {Partner.intake_generation: 1, Partner.intake_token_hash: token_hash(new)}

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from httpx import AsyncClient
 
-from booking.app import create_app
 from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
-from booking.intake.crypto import DecryptionError, Keyring, key_id_of
+from booking.core.crypto import DecryptionError, Keyring, key_id_of
+from booking.core.settings import Settings, get_settings
 from booking.intake.services import rotate_intake_keys
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import version_context
-from booking.settings import Settings, get_settings
+from booking.web.app import create_app
 from tests.factories import (
     ALL_CONSENTS,
     DISTINCTIVE,

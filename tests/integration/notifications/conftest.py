@@ -16,9 +16,9 @@ import dramatiq
 import pytest
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
+from booking.core.settings import Settings
 from booking.notifications.worker import OutboxWorker, make_broker
-from booking.settings import Settings
+from booking.web.app import create_app
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.mailserver import MailServer, running_mail_server

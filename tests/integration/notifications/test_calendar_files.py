@@ -9,9 +9,9 @@ import icalendar
 from httpx import AsyncClient
 from ical.calendar_stream import IcsCalendarStream
 
+from booking.core.settings import get_settings
 from booking.notifications.feeds import FeedService
 from booking.scheduling.tables import Therapist
-from booking.settings import get_settings
 from tests.factories import booking_request
 from tests.integration.practice import AT_9, AT_10, Practice, manage_token
 

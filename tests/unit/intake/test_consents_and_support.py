@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from booking.errors import ValidationFailed
+from booking.core.errors import ValidationFailed
 from booking.intake.consents import load_consents, load_support, validate_consents
 from booking.intake.datafiles import IntakeFileError
 

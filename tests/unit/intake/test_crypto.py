@@ -1,4 +1,4 @@
-"""Encryption of intake answers at rest (booking.intake.crypto)."""
+"""Encryption of intake answers at rest (booking.core.crypto)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from booking.intake.crypto import (
+from booking.core.crypto import (
     DecryptionError,
     Keyring,
     development_keyring,
@@ -207,7 +207,7 @@ def test_development_key_is_generated_once_with_owner_only_access(
 ) -> None:
     data_dir = tmp_path / "var"
 
-    with caplog.at_level(logging.WARNING, logger="booking.intake.crypto"):
+    with caplog.at_level(logging.WARNING, logger="booking.core.crypto"):
         first = development_keyring(data_dir)
     token = first.encrypt(b"kept", CONTEXT)
     second = development_keyring(data_dir)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from booking.errors import ValidationFailed
+from booking.core.errors import ValidationFailed
 from booking.intake.datafiles import IntakeFileError
 from booking.intake.questionnaire import (
     COUPLE,

@@ -27,9 +27,9 @@ import dramatiq
 import pytest
 import redis
 
+from booking.core.settings import Settings
 from booking.notifications.tables import OutboxMessage
 from booking.notifications.worker import OutboxWorker, make_broker
-from booking.settings import Settings
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.mailserver import Received, free_port

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
+from booking.core.settings import Settings
 from booking.notifications.messages import message_id_for
-from booking.settings import Settings
+from booking.web.app import create_app
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock

@@ -7,10 +7,10 @@ import asyncio
 
 from httpx import AsyncClient
 
+from booking.core.settings import Settings
 from booking.notifications.delivery import Deliverer
 from booking.notifications.tables import OutboxMessage
 from booking.notifications.transport import transport_for
-from booking.settings import Settings
 from tests.factories import booking_request
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_10, Practice

@@ -26,9 +26,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from booking.app import create_app
+from booking.core.settings import Settings
 from booking.notifications.messages import message_id_for
-from booking.settings import Settings
+from booking.web.app import create_app
 from tests.factories import booking_request, make_therapist, make_type
 from tests.fixtures.databases import Database
 from tests.integration.notifications.conftest import mail_settings

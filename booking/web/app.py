@@ -18,15 +18,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
-from booking import templating
 from booking.bookings.controllers import BookingController
 from booking.bookings.manage_pages import ManagePages
 from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
-from booking.db import close_pool, make_engine, open_pool, use_engine
-from booking.headers import security_headers
-from booking.health import HealthController
-from booking.http_errors import EXCEPTION_HANDLERS
+from booking.core.db import close_pool, make_engine, open_pool, use_engine
+from booking.core.settings import Settings, get_settings
+from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
 from booking.intake.controllers import IntakeController
 from booking.intake.pages import IntakePages
@@ -34,16 +32,18 @@ from booking.intake.services import PartnerIntakeService
 from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
 from booking.notifications.worker import EmbeddedWorker
-from booking.ratelimit import WriteRateLimit, rate_limit_store
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
-from booking.settings import Settings, get_settings
-from booking.timezones import Clock, utc_now
+from booking.web import templating
+from booking.web.headers import security_headers
+from booking.web.health import HealthController
+from booking.web.http_errors import EXCEPTION_HANDLERS
+from booking.web.ratelimit import WriteRateLimit, rate_limit_store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = ROOT / "booking" / "static"
 
 
 def create_app(

@@ -21,9 +21,9 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from booking.private_files import read_or_create_secret
+from booking.core.private_files import read_or_create_secret
 
-log = logging.getLogger("booking.intake.crypto")
+log = logging.getLogger("booking.core.crypto")
 
 KEY_BYTES = 32
 NONCE_BYTES = 12

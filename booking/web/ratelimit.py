@@ -19,12 +19,12 @@ from piccolo.table import Table
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from booking.clients import address_digest
-from booking.errors import RateLimited
-from booking.settings import Settings
-from booking.timezones import Clock
+from booking.core.clients import address_digest
+from booking.core.errors import RateLimited
+from booking.core.settings import Settings
+from booking.core.timezones import Clock
 
-log = logging.getLogger("booking.ratelimit")
+log = logging.getLogger("booking.web.ratelimit")
 
 WINDOW_SECONDS = 60
 # Writes are throttled per client address; reads are not.

@@ -7,8 +7,8 @@ from typing import Any
 
 from jinja2 import Environment
 
+from booking.core.settings import Settings
 from booking.scheduling.schemas import Money
-from booking.settings import Settings
 
 MODE_LABELS = {"in_person": "in person", "video": "by video", "phone": "by phone"}
 CURRENCY_SYMBOLS = {"cad": "$", "usd": "$", "eur": "€", "gbp": "£"}

@@ -10,7 +10,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from booking.bookings.controllers import PRIVATE_HEADERS
-from booking.logs import TOKEN
+from booking.core.logs import TOKEN
 
 # Scripts and styles come from /static only: no inline script, no other origin.
 CONTENT_SECURITY_POLICY = (

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from booking.db import pending_migrations
+from booking.core.db import pending_migrations
 from booking.notifications.worker import broker_state
 
 

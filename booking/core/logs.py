@@ -8,7 +8,7 @@ import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
-# A link token (manage, intake, feed) is 43 URL-safe base64 characters (booking.tokens): any
+# A link token (manage, intake, feed) is 43 URL-safe base64 characters (booking.core.tokens): any
 # run of 43 or more of them is taken out wherever it is (a path, a query, an exception's
 # message), so a new route family is covered without a list of prefixes to keep up to date.
 TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43,}(?![A-Za-z0-9_-])")

@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from booking.intake.crypto import Keyring, development_keyring
-from booking.private_files import read_or_create_secret
+from booking.core.crypto import Keyring, development_keyring
+from booking.core.private_files import read_or_create_secret
 
 ENVIRONMENTS = ("development", "test", "production")
 

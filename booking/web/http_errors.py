@@ -16,9 +16,9 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from booking.errors import FieldError, ServiceError
+from booking.core.errors import FieldError, ServiceError
 
-log = logging.getLogger("booking.errors")
+log = logging.getLogger("booking.core.errors")
 
 MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
 # msgspec's own messages, as Litestar passes them on: they name parser states and Python types.

@@ -19,8 +19,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from booking.private_files import private_empty_file
-from booking.settings import Settings
+from booking.core.private_files import private_empty_file
+from booking.core.settings import Settings
 
 APP_NAME = "booking"
 # Seconds a SQLite writer waits for the file lock before giving up.

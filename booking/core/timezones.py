@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from booking.errors import ValidationFailed
+from booking.core.errors import ValidationFailed
 
 
 @cache
