@@ -24,7 +24,8 @@ def _settings() -> Settings:
 
 
 def _run_with_database(work: Callable[[], Awaitable[T]]) -> T:
-    from booking.core.db import close_pool, make_engine, open_pool, use_engine
+    from booking.core.db import close_pool, make_engine, open_pool
+    from booking.piccolo_app import use_engine
 
     engine = make_engine(_settings())
     use_engine(engine)
@@ -49,7 +50,7 @@ def main() -> None:
 def migrate() -> None:
     """Apply the database migrations that have not run yet."""
     from booking.core.db import make_engine
-    from booking.core.db import migrate as apply_migrations
+    from booking.piccolo_app import migrate as apply_migrations
 
     engine = make_engine(_settings())
     asyncio.run(apply_migrations(engine))
@@ -127,14 +128,14 @@ def worker(processes: int, threads: int) -> None:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
-    from booking.notifications.worker import QUEUE
+    from booking.worker import QUEUE
 
     # Dramatiq's main() takes parsed arguments, not a list of strings.
     sys.exit(
         dramatiq_main(  # type: ignore[no-untyped-call]
             make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
                 [
-                    "booking.notifications.process",
+                    "booking.worker_process",
                     "--processes",
                     str(processes),
                     "--threads",

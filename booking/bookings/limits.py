@@ -14,13 +14,11 @@ from datetime import datetime, timedelta
 from piccolo.columns.combination import WhereRaw
 
 from booking.bookings.tables import Booking
+from booking.core.db import LockSpace, lock
 from booking.core.errors import BookingLimitReached
 from booking.core.settings import Settings
 
 DAY = timedelta(days=1)
-# The first key of the advisory locks taken for the limits (PostgreSQL): the two-key lock
-# space is apart from the therapists' one-key locks.
-LOCK_SPACE = 8
 
 
 async def check_booking_limits(
@@ -79,12 +77,10 @@ async def live_bookings_with_email(email: str, now: datetime) -> int:
 
 
 async def _lock(keys: list[str]) -> None:
-    # PostgreSQL only: SQLite's BEGIN IMMEDIATE already serialises all writers. Sorted, and
-    # always after the therapist's lock, so two bookings never wait on each other in a circle.
-    if Booking._meta.db.engine_type != "postgres":
-        return
+    # Sorted, and always after the therapist's lock, so two bookings never wait on each other
+    # in a circle (SQLite's BEGIN IMMEDIATE already serialises every writer).
     ids = {
         int.from_bytes(hashlib.sha256(k.encode()).digest()[:4], "big", signed=True) for k in keys
     }
     for lock_id in sorted(ids):
-        await Booking.raw("SELECT pg_advisory_xact_lock({}, {})", LOCK_SPACE, lock_id)
+        await lock(LockSpace.BOOKING_LIMIT, lock_id)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from booking.audit.services import record_event
-from booking.bookings.services import Links, write_transaction
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.core.db import write_transaction
 from booking.core.errors import NotFound, TooLate, ValidationFailed
+from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
 from booking.core.tokens import token_hash

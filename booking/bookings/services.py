@@ -12,16 +12,12 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from asyncpg.exceptions import ExclusionViolationError
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from booking.audit.services import record_event
 from booking.bookings.limits import check_booking_limits
@@ -38,10 +34,12 @@ from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Part
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
+from booking.core.db import LockSpace, lock, write_transaction
 from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, epoch, rfc3339, zone
-from booking.core.tokens import derive_token, looks_like_token, token_hash
+from booking.core.tokens import looks_like_token, token_hash
 from booking.intake.consents import Support
 from booking.intake.versions import add_answer_version, booker_flagged_at_booking
 from booking.notifications.outbox import (
@@ -86,30 +84,6 @@ def support_out(support: Support) -> SupportOut:
         message=support.message,
         resources=[SupportResource(name=r.name, contact=r.contact) for r in support.resources],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """Builds the absolute links the service hands out, from derived tokens."""
-
-    settings: Settings
-
-    def manage_token(self, reference: str, generation: int) -> str:
-        return derive_token(self.settings.secret_key, "manage", reference, generation)
-
-    def intake_token(self, reference: str, position: int, generation: int) -> str:
-        subject = f"{reference}:{position}"
-        return derive_token(self.settings.secret_key, "intake", subject, generation)
-
-    def manage_url(self, token: str) -> str:
-        return f"{self.settings.public_base_url}/manage/{token}"
-
-    def intake_url(self, token: str) -> str:
-        return f"{self.settings.public_base_url}/intake/{token}"
-
-    def staff_booking_url(self, reference: str) -> str:
-        """Where staff open a booking (behind their sign-in); the reference is no secret."""
-        return f"{self.settings.public_base_url}/staff/bookings/{reference}"
 
 
 class BookingService:
@@ -220,7 +194,7 @@ class BookingService:
 
     async def _insert(self, clean: CleanBooking, now: datetime, client: str) -> BookingCreated:
         therapist, kind = clean.therapist, clean.consultation_type
-        await lock_therapist(therapist["id"])
+        await lock(LockSpace.THERAPIST, therapist["id"])
         needs_deposit = kind["deposit_amount"] is not None
         digest = address_digest(self.settings.secret_key, client) if client else ""
         emails = [p.email for p in clean.partners]
@@ -409,7 +383,7 @@ class BookingService:
         try:
             async with write_transaction():
                 now = self.clock()
-                await lock_therapist(therapist["id"])
+                await lock(LockSpace.THERAPIST, therapist["id"])
                 current = await _reload(booking["id"])
                 _check_reschedulable(current, kind, now)
                 await expire_overdue_holds(therapist["id"], new_start, new_start + blocked, now)
@@ -573,30 +547,6 @@ async def _reload(booking_id: int) -> dict[str, Any]:
     if booking is None:
         raise NotFound("This booking no longer exists.")
     return booking
-
-
-@asynccontextmanager
-async def write_transaction() -> AsyncIterator[None]:
-    """A transaction that may write bookings: BEGIN IMMEDIATE on SQLite (one writer at a
-    time, waiting up to the busy timeout), an ordinary one on PostgreSQL."""
-    engine = Booking._meta.db
-    if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
-    else:
-        async with engine.transaction():
-            yield
-
-
-async def lock_therapist(therapist_id: int) -> None:
-    """Serialise booking changes of one therapist until the transaction ends (PostgreSQL).
-
-    The exclusion constraint alone keeps ranges apart; the lock also makes the daily cap's
-    count and the slot check see every concurrent booking. SQLite's BEGIN IMMEDIATE already
-    serialises all writers.
-    """
-    if Booking._meta.db.engine_type == "postgres":
-        await Booking.raw("SELECT pg_advisory_xact_lock({})", therapist_id)
 
 
 async def expire_overdue_holds(

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager, redirect_stdout
-from functools import cache
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from piccolo.apps.migrations.commands.base import BaseMigrationManager
-from piccolo.apps.migrations.commands.forwards import run_forwards
-from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from booking.core.private_files import private_empty_file
 from booking.core.settings import Settings
@@ -27,7 +23,41 @@ APP_NAME = "booking"
 SQLITE_BUSY_TIMEOUT = 30
 
 
-class LoopLocalPostgresEngine(PostgresEngine):
+class LockSpace(IntEnum):
+    """Named key spaces for transaction-scoped locks: a key means something only in its space.
+
+    PostgreSQL takes `pg_advisory_xact_lock(space, key)`; the values are stable, never reused.
+    """
+
+    THERAPIST = 1
+    BOOKING_LIMIT = 8
+
+
+class Capabilities:
+    """What the service asks of a database beyond Piccolo's queries, per engine class.
+
+    Domain code calls these (through the module functions below) and never asks which
+    database it runs on.
+    """
+
+    # Whether `SELECT … FOR UPDATE SKIP LOCKED` lets concurrent claimers take different rows.
+    skip_locked = False
+
+    def write_transaction(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def lock(self, space: LockSpace, key: int) -> None:
+        """Serialise writers holding the same (space, key) until the transaction ends."""
+        raise NotImplementedError
+
+    def read_scope(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def read_together(self, *queries: Awaitable[Any]) -> list[Any]:
+        raise NotImplementedError
+
+
+class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
     """A PostgreSQL engine whose connection pool belongs to the running event loop.
 
     An asyncpg pool works only on the loop that opened it. The web server, an in-process
@@ -59,8 +89,36 @@ class LoopLocalPostgresEngine(PostgresEngine):
         else:
             self._pools[loop] = value
 
+    skip_locked = True
 
-class LeanSQLiteEngine(SQLiteEngine):
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[None]:
+        """An ordinary transaction: row locks, advisory locks and constraints do the rest."""
+        async with self.transaction():
+            yield
+
+    async def lock(self, space: LockSpace, key: int) -> None:
+        await self._run_in_transaction("SELECT pg_advisory_xact_lock($1, $2)", int(space), key)
+
+    @asynccontextmanager
+    async def read_scope(self) -> AsyncIterator[None]:
+        """Nothing to hold: the pool lets `read_together` run the reads at once."""
+        yield
+
+    async def read_together(self, *queries: Awaitable[Any]) -> list[Any]:
+        """Independent reads, concurrently on pooled connections when outside a transaction."""
+        if self.pool is not None and self.current_transaction.get() is None:
+            return list(await asyncio.gather(*queries))
+        return [await query for query in queries]
+
+    async def _run_in_transaction(self, sql: str, *args: Any) -> None:
+        transaction = self.current_transaction.get()
+        if transaction is None:
+            raise RuntimeError("a lock is taken inside a write transaction")
+        await transaction.connection.execute(sql, *args)
+
+
+class LeanSQLiteEngine(Capabilities, SQLiteEngine):
     """Piccolo's SQLite engine with fewer trips to aiosqlite's connection threads.
 
     Piccolo opens a connection (and a thread) for every query or transaction and repeats a
@@ -75,6 +133,27 @@ class LeanSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[Any] = []
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE: one writer at a time, each waiting up to the busy timeout."""
+        async with self.transaction(transaction_type=TransactionType.immediate):
+            yield
+
+    async def lock(self, space: LockSpace, key: int) -> None:
+        """Nothing to take: BEGIN IMMEDIATE already serialises every writer."""
+        if self.current_transaction.get() is None:
+            raise RuntimeError("a lock is taken inside a write transaction")
+
+    @asynccontextmanager
+    async def read_scope(self) -> AsyncIterator[None]:
+        """One transaction, so the reads share one connection instead of one each."""
+        async with self.transaction():
+            yield
+
+    async def read_together(self, *queries: Awaitable[Any]) -> list[Any]:
+        """One after the other: a SQLite connection runs one statement at a time."""
+        return [await query for query in queries]
 
     async def _open(self) -> Any:
         import aiosqlite
@@ -172,45 +251,51 @@ def postgres_engine(url: str) -> LoopLocalPostgresEngine:
     return LoopLocalPostgresEngine(config={"dsn": url})
 
 
-@asynccontextmanager
-async def read_scope(engine: Engine[Any]) -> AsyncIterator[None]:
+ServiceEngine = LeanSQLiteEngine | LoopLocalPostgresEngine
+_bound: list[ServiceEngine] = []
+
+
+def bind(engine: Engine[Any]) -> None:
+    """Make `engine` the one the module functions below (and so every domain) write through."""
+    if not isinstance(engine, Capabilities):
+        raise TypeError(f"{type(engine).__name__} lacks the service's database capabilities")
+    _bound[:] = [engine]  # type: ignore[list-item]
+
+
+def bound() -> ServiceEngine:
+    if not _bound:
+        raise RuntimeError("no database engine is bound (booking.piccolo_app.use_engine)")
+    return _bound[0]
+
+
+def write_transaction() -> AbstractAsyncContextManager[None]:
+    """A transaction that may write bookings: BEGIN IMMEDIATE on SQLite (one writer at a
+    time, waiting up to the busy timeout), an ordinary one on PostgreSQL."""
+    return bound().write_transaction()
+
+
+async def lock(space: LockSpace, key: int) -> None:
+    """Hold the lock (space, key) until the current write transaction ends."""
+    await bound().lock(space, key)
+
+
+def read_scope() -> AbstractAsyncContextManager[None]:
     """Where a request reads several things: one transaction on SQLite (one connection, not
     one per query), nothing on PostgreSQL, whose pool lets `read_together` run reads at once."""
-    if isinstance(engine, SQLiteEngine):
-        async with engine.transaction():
-            yield
-    else:
-        yield
+    return bound().read_scope()
 
 
-async def read_together(engine: Engine[Any], *queries: Awaitable[Any]) -> list[Any]:
+async def read_together(*queries: Awaitable[Any]) -> list[Any]:
     """Independent reads: concurrently on pooled PostgreSQL connections, else one after the
     other (inside a transaction they share its connection)."""
-    concurrent = (
-        isinstance(engine, PostgresEngine)
-        and engine.pool is not None
-        and engine.current_transaction.get() is None
-    )
-    if concurrent:
-        return list(await asyncio.gather(*queries))
-    return [await query for query in queries]
+    return await bound().read_together(*queries)
 
 
-def make_engine(settings: Settings) -> Engine[Any]:
+def make_engine(settings: Settings) -> ServiceEngine:
     """The engine the settings describe (no connection is opened here)."""
     if settings.database_url:
         return postgres_engine(settings.database_url)
     return sqlite_engine(str(settings.sqlite_path))
-
-
-def use_engine(engine: Engine[Any]) -> None:
-    """Point Piccolo (tables, migrations, its CLI) at `engine` for this process."""
-    from booking import piccolo_conf
-    from booking.piccolo_app import TABLES
-
-    piccolo_conf.DB = engine
-    for table in (*TABLES, Migration):
-        table._meta.db = engine
 
 
 def prepare_sqlite(engine: Engine[Any]) -> None:
@@ -218,44 +303,6 @@ def prepare_sqlite(engine: Engine[Any]) -> None:
     if isinstance(engine, SQLiteEngine):
         with sqlite3.connect(engine.path) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
-
-
-async def migrate(engine: Engine[Any]) -> None:
-    """Apply every migration not yet applied to `engine`."""
-    use_engine(engine)
-    prepare_sqlite(engine)
-    quiet = io.StringIO()
-    with redirect_stdout(quiet):
-        result = await run_forwards(app_name=APP_NAME)
-    if isinstance(engine, LeanSQLiteEngine):
-        # The last connection to close checkpoints the write-ahead log into the file.
-        await engine.close_idle()
-    if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}\n{quiet.getvalue()}")
-
-
-async def pending_migrations(engine: Engine[Any]) -> int:
-    """How many migrations the database has not applied (raises when it is unreachable)."""
-    use_engine(engine)
-    known = migration_ids()
-    if not await Migration.table_exists().run():
-        return len(known)
-    ran = await (
-        Migration.select(Migration.name)
-        .where(Migration.app_name == APP_NAME)
-        .output(as_list=True)
-        .run()
-    )
-    return len(known - set(ran))
-
-
-@cache
-def migration_ids() -> frozenset[str]:
-    from booking.piccolo_app import APP_CONFIG
-
-    manager = BaseMigrationManager()
-    modules = manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
-    return frozenset(manager.get_migration_ids(modules))
 
 
 async def open_pool(engine: Engine[Any]) -> bool:

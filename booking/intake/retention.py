@@ -15,8 +15,8 @@ import threading
 from datetime import datetime, timedelta
 
 from booking.audit.services import record_event
-from booking.bookings.services import write_transaction
 from booking.bookings.tables import Booking, Partner
+from booking.core.db import write_transaction
 from booking.core.timezones import Clock
 from booking.intake.tables import AnswerVersion
 

@@ -12,10 +12,10 @@ from booking.bookings.services import (
     couple_context,
     partner_context,
     support_out,
-    write_transaction,
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
 from booking.core.crypto import Keyring
+from booking.core.db import write_transaction
 from booking.core.errors import FieldError, NotFound, ValidationFailed
 from booking.core.timezones import Clock, utc_now
 from booking.core.tokens import looks_like_token, token_hash

@@ -18,8 +18,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
-from booking.bookings.services import MANAGE_LINK_LIFETIME, Links
+from booking.bookings.services import MANAGE_LINK_LIFETIME
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, zone
 from booking.notifications import outbox

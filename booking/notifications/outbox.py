@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from booking.core.db import bound, write_transaction
 from booking.notifications.tables import OutboxMessage
 
 # Retry schedule for temporary failures: 1, 2, 4, ... minutes, capped at an hour.
@@ -160,11 +161,8 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers claiming at once take different rows.
     SQLite: the claim runs in BEGIN IMMEDIATE, one writer at a time.
     """
-    from booking.bookings.services import write_transaction
-
-    engine = OutboxMessage._meta.db
     async with write_transaction():
-        if engine.engine_type == "postgres":
+        if bound().skip_locked:
             rows = await OutboxMessage.raw(
                 "UPDATE outbox_messages SET lease_until = {}, relayed_at = {} WHERE id IN ("
                 " SELECT id FROM outbox_messages"

@@ -178,10 +178,9 @@ class AvailabilityService:
         couples.
         """
         now = now or self.clock()
-        engine = Therapist._meta.db
-        async with read_scope(engine):
+        async with read_scope():
             found_type, offering = await read_together(
-                engine, type_query(consultation_type), offering_query(consultation_type, therapist)
+                type_query(consultation_type), offering_query(consultation_type, therapist)
             )
             type_row = _type_or_404(found_type, consultation_type)
             therapists = await confirm_offering(offering, type_row, therapist)
@@ -354,10 +353,8 @@ async def load_calendars(
     first_day = lo.date() - timedelta(days=1)
     last_day = hi.date() + timedelta(days=1)
 
-    engine = Therapist._meta.db
-    async with read_scope(engine):
+    async with read_scope():
         weekly, overrides, time_off, busy, bookings = await read_together(
-            engine,
             WeeklyHoursRule.select(
                 WeeklyHoursRule.therapist,
                 WeeklyHoursRule.weekday,

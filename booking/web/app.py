@@ -22,7 +22,7 @@ from booking.bookings.controllers import BookingController
 from booking.bookings.manage_pages import ManagePages
 from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
-from booking.core.db import close_pool, make_engine, open_pool, use_engine
+from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
@@ -31,7 +31,7 @@ from booking.intake.pages import IntakePages
 from booking.intake.services import PartnerIntakeService
 from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
-from booking.notifications.worker import EmbeddedWorker
+from booking.piccolo_app import use_engine
 from booking.scheduling.controllers import AvailabilityController, DirectoryController
 from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -40,6 +40,7 @@ from booking.web.headers import security_headers
 from booking.web.health import HealthController
 from booking.web.http_errors import EXCEPTION_HANDLERS
 from booking.web.ratelimit import WriteRateLimit, rate_limit_store
+from booking.worker import EmbeddedWorker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"

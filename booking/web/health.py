@@ -9,8 +9,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from booking.core.db import pending_migrations
-from booking.notifications.worker import broker_state
+from booking.piccolo_app import pending_migrations
+from booking.worker import broker_state
 
 
 class HealthController(Controller):

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from piccolo.engine.base import Engine
 
-from booking.core.db import close_pool, migrate, open_pool, postgres_engine, sqlite_engine
+from booking.core.db import close_pool, open_pool, postgres_engine, sqlite_engine
+from booking.piccolo_app import migrate
 
 SQLITE = "sqlite"
 POSTGRES = "postgres"

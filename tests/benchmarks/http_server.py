@@ -163,7 +163,7 @@ async def drive(
 def ours(command: bytes) -> bool:
     """Whether a command line is one the harness starts: `booking serve`, `booking worker` or
     the Dramatiq command it runs (each in a process group of its own), or redis-server."""
-    if b"redis-server" in command or b"booking.notifications.process" in command:
+    if b"redis-server" in command or b"booking.worker_process" in command:
         return True
     return b"booking" in command and (b" serve " in command or b" worker " in command)
 

@@ -35,12 +35,12 @@ from urllib.parse import urlsplit, urlunsplit
 from piccolo.engine.postgres import PostgresEngine
 
 from booking.core.crypto import Keyring
-from booking.core.db import use_engine
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
 from booking.notifications.messages import message_id_for
 from booking.notifications.outbox import PARTNERS, idempotency_key
 from booking.notifications.tables import OutboxMessage
+from booking.piccolo_app import use_engine
 from booking.web.app import create_app
 from tests.benchmarks import profiling, writes
 from tests.benchmarks.databases import BenchDatabase, Databases
@@ -277,11 +277,11 @@ def worker_command() -> list[str]:
 def dramatiq_command() -> list[str]:
     """What `booking worker` runs (booking/cli.py): Dramatiq's CLI on the worker module, for
     when `booking worker` itself fails to start."""
-    from booking.notifications.worker import QUEUE
+    from booking.worker import QUEUE
 
     return [
         sys.executable,
-        *("-m", "dramatiq", "booking.notifications.process"),
+        *("-m", "dramatiq", "booking.worker_process"),
         *("--processes", "1", "--threads", str(WORKER_THREADS), "--queues", QUEUE),
     ]
 

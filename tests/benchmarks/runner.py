@@ -21,9 +21,9 @@ import httpx
 from litestar import Litestar
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.core.db import use_engine
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
+from booking.piccolo_app import use_engine
 from booking.scheduling.engine import TherapistCalendar, compute_slots
 from booking.web.app import create_app
 from tests.benchmarks import (

@@ -19,16 +19,10 @@ from piccolo.engine.base import Engine
 
 from booking.bookings.services import cancel_reason_context, partner_context
 from booking.bookings.tables import Booking
-from booking.core.db import (
-    close_pool,
-    migrate,
-    postgres_engine,
-    prepare_sqlite,
-    sqlite_engine,
-    use_engine,
-)
+from booking.core.db import close_pool, postgres_engine, prepare_sqlite, sqlite_engine
 from booking.core.settings import get_settings
 from booking.intake.versions import version_context
+from booking.piccolo_app import migrate, use_engine
 from tests.factories import DISTINCTIVE, partner_answers
 from tests.fixtures.databases import BACKENDS, POSTGRES_URL
 from tests.integration.conftest import NOW

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 from httpx import AsyncClient
-from piccolo.engine.sqlite import SQLiteEngine
 
-from booking.core.db import migrate, migration_ids, pending_migrations
+from booking.core.db import sqlite_engine
 from booking.core.settings import Settings
+from booking.piccolo_app import migrate, migration_ids, pending_migrations
 from booking.web.app import create_app
 from tests.fixtures.databases import Database
 
@@ -22,7 +22,7 @@ async def test_live_and_ready_when_migrated(client: AsyncClient) -> None:
 
 
 async def test_not_ready_while_migrations_are_pending(tmp_path: Path) -> None:
-    engine = SQLiteEngine(path=str(tmp_path / "empty.sqlite3"))
+    engine = sqlite_engine(str(tmp_path / "empty.sqlite3"))
     every = len(migration_ids())
     assert every >= 2
     assert await pending_migrations(engine) == every

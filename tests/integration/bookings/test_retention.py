@@ -13,13 +13,14 @@ from typing import Any
 from booking.audit.tables import AuditEvent
 from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
-from booking.core.db import close_pool, sqlite_engine, use_engine
+from booking.core.db import close_pool, sqlite_engine
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import utc_now
 from booking.intake.retention import purge_expired_intakes
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import add_answer_version
-from booking.notifications.worker import EmbeddedWorker
+from booking.piccolo_app import use_engine
+from booking.worker import EmbeddedWorker
 from tests.factories import ALL_CONSENTS, couple_answers, partner_answers
 from tests.fixtures.databases import Database
 from tests.integration.conftest import NOW, FixedClock

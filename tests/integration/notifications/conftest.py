@@ -17,8 +17,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from booking.core.settings import Settings
-from booking.notifications.worker import OutboxWorker, make_broker
 from booking.web.app import create_app
+from booking.worker import OutboxWorker, make_broker
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.mailserver import MailServer, running_mail_server

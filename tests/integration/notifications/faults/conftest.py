@@ -29,7 +29,7 @@ import redis
 
 from booking.core.settings import Settings
 from booking.notifications.tables import OutboxMessage
-from booking.notifications.worker import OutboxWorker, make_broker
+from booking.worker import OutboxWorker, make_broker
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.mailserver import Received, free_port

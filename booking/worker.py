@@ -27,13 +27,14 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool, use_engine
+from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.retention import purge_daily
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
+from booking.piccolo_app import use_engine
 
 log = logging.getLogger("booking.outbox")
 

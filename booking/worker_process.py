@@ -2,7 +2,7 @@
 
 from booking.core.logs import configure_logging
 from booking.core.settings import get_settings
-from booking.notifications.worker import worker_broker
+from booking.worker import worker_broker
 
 settings = get_settings()
 configure_logging(settings.log_level)
