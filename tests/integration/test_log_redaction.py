@@ -70,10 +70,19 @@ def service_logs() -> Iterator[io.StringIO]:
     levels = {logger.name: logger.level for logger in watched}
     runners = root.handlers[:]
     root.handlers = []  # as a fresh process starts: the service installs its own handler
+    before = {logger.name: logger.handlers[:] for logger in watched}
     configure_logging("DEBUG")
-    installed = [(logger, h) for logger in watched for h in logger.handlers]
+    installed = [
+        (logger, h) for logger in watched for h in logger.handlers if h not in before[logger.name]
+    ]
+    # Libraries may bring their own handler (pika adds a NullHandler on import): a writing one
+    # would have to be captured too, one that writes nothing has nothing to show.
+    writing = [
+        h for logger in watched for h in logger.handlers if not isinstance(h, logging.NullHandler)
+    ]
+    assert writing
     text = io.StringIO()
-    for _, handler in installed:
+    for handler in writing:
         assert isinstance(handler, logging.StreamHandler)
         handler.setStream(text)
     root.handlers.extend(runners)  # the test runner's capture goes on after the service's
