@@ -18,27 +18,27 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
-from booking.bookings.controllers import BookingController
-from booking.bookings.manage_pages import ManagePages
-from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
-from booking.intake.controllers import IntakeController
-from booking.intake.pages import IntakePages
 from booking.intake.services import PartnerIntakeService
-from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
-from booking.scheduling.controllers import AvailabilityController, DirectoryController
-from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.web import templating
+from booking.web.booking_pages import BookingPages
+from booking.web.bookings_api import BookingController
+from booking.web.feeds import FeedController
 from booking.web.headers import security_headers
 from booking.web.health import HealthController
 from booking.web.http_errors import EXCEPTION_HANDLERS
+from booking.web.intake_api import IntakeController
+from booking.web.intake_pages import IntakePages
+from booking.web.manage_pages import ManagePages
+from booking.web.public_api import AvailabilityController, DirectoryController
+from booking.web.public_pages import PublicPages
 from booking.web.ratelimit import WriteRateLimit, rate_limit_store
 from booking.worker import EmbeddedWorker
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-from booking.bookings.controllers import PRIVATE_HEADERS
 from booking.core.logs import TOKEN
+from booking.web.bookings_api import PRIVATE_HEADERS
 
 # Scripts and styles come from /static only: no inline script, no other origin.
 CONTENT_SECURITY_POLICY = (

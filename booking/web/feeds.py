@@ -6,9 +6,9 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from booking.bookings.controllers import PRIVATE_HEADERS
 from booking.core.errors import NotFound
 from booking.notifications.feeds import FeedService
+from booking.web.bookings_api import PRIVATE_HEADERS
 
 
 class FeedController(Controller):

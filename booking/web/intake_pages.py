@@ -16,12 +16,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
 from booking.bookings.schemas import PartnerIntakeIn
 from booking.core.errors import FieldError, ServiceError, ValidationFailed
 from booking.intake.consents import Consent, load_consents
 from booking.intake.questionnaire import EACH_PARTNER, Question, load_questionnaire
 from booking.intake.services import PartnerIntakeService
+from booking.web.bookings_api import PRIVATE_HEADERS, client_address
 
 FormValues = dict[str, list[str]]
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")

@@ -8,10 +8,10 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
 from booking.intake.questionnaire import load_questionnaire
 from booking.intake.services import PartnerIntakeService
+from booking.web.bookings_api import PRIVATE_HEADERS, client_address
 
 
 class IntakeController(Controller):

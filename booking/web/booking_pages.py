@@ -15,13 +15,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from booking.bookings.controllers import PRIVATE_HEADERS, checked_idempotency_key, client_address
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
 from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
 from booking.core.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
 from booking.core.timezones import parse_zone, zone
-from booking.intake.pages import (
+from booking.intake.questionnaire import COUPLE, EACH_PARTNER, load_questionnaire
+from booking.scheduling.schemas import ConsultationTypeOut, TherapistOut
+from booking.scheduling.services import ANY, DirectoryService
+from booking.web.bookings_api import PRIVATE_HEADERS, checked_idempotency_key, client_address
+from booking.web.intake_pages import (
     PAGE_ERRORS,
     FormState,
     FormValues,
@@ -33,10 +36,7 @@ from booking.intake.pages import (
     form_values,
     question_labels,
 )
-from booking.intake.questionnaire import COUPLE, EACH_PARTNER, load_questionnaire
-from booking.scheduling.pages import books_online
-from booking.scheduling.schemas import ConsultationTypeOut, TherapistOut
-from booking.scheduling.services import ANY, DirectoryService
+from booking.web.public_pages import books_online
 
 PARTNER_FIELDS = ("name", "email", "phone", "pronouns")
 WHO = ("Your", "Your partner's")

@@ -11,21 +11,21 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
-from booking.bookings.pages import (
+from booking.bookings.schemas import BookingView
+from booking.bookings.services import BookingService
+from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.timezones import zone
+from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.web.booking_pages import (
     NOTE_SHARED_INBOX,
     NOTE_SUPPORT,
     NOTES_COOKIE,
     SHARED_INBOX_WARNING,
 )
-from booking.bookings.schemas import BookingView
-from booking.bookings.services import BookingService
-from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
-from booking.core.timezones import zone
-from booking.intake.pages import PAGE_ERRORS, FormState, first, form_values
-from booking.scheduling.controllers import parse_window
-from booking.scheduling.pages import WEEK, slots_by_day
-from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.web.bookings_api import PRIVATE_HEADERS, client_address
+from booking.web.intake_pages import PAGE_ERRORS, FormState, first, form_values
+from booking.web.public_api import parse_window
+from booking.web.public_pages import WEEK, slots_by_day
 
 DONE_MESSAGES = {
     "cancelled": "The consultation is cancelled.",

@@ -15,9 +15,9 @@ from litestar.response import Template
 from booking.core.errors import ServiceError
 from booking.core.settings import Settings
 from booking.core.timezones import from_epoch, zone_names
-from booking.scheduling.controllers import parse_window
 from booking.scheduling.schemas import ConsultationTypeOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
+from booking.web.public_api import parse_window
 
 WEEK = timedelta(days=7)
 
