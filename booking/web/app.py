@@ -14,7 +14,6 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
@@ -28,18 +27,10 @@ from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.web import templating
-from booking.web.booking_pages import BookingPages
-from booking.web.bookings_api import BookingController
-from booking.web.feeds import FeedController
 from booking.web.headers import security_headers
-from booking.web.health import HealthController
 from booking.web.http_errors import EXCEPTION_HANDLERS
-from booking.web.intake_api import IntakeController
-from booking.web.intake_pages import IntakePages
-from booking.web.manage_pages import ManagePages
-from booking.web.public_api import AvailabilityController, DirectoryController
-from booking.web.public_pages import PublicPages
 from booking.web.ratelimit import WriteRateLimit, rate_limit_store
+from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
 from booking.worker import EmbeddedWorker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -95,19 +86,7 @@ def create_app(
     feeds = FeedService(settings, clock)
 
     return Litestar(
-        route_handlers=[
-            DirectoryController,
-            AvailabilityController,
-            HealthController,
-            BookingController,
-            IntakeController,
-            FeedController,
-            PublicPages,
-            BookingPages,
-            ManagePages,
-            IntakePages,
-            create_static_files_router(path="/static", directories=[STATIC], name="static"),
-        ],
+        route_handlers=audience_routers(STATIC),
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
@@ -126,12 +105,13 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda jinja: templating.configure(jinja.engine, settings),
+            engine_callback=lambda jinja: templating.configure(jinja.engine, settings, support),
         ),
         openapi_config=OpenAPIConfig(
             title=f"{settings.practice_name}: consultation booking API",
             version="1",
-            path="/schema",
+            path=SCHEMA_PATH,
+            openapi_router=schema_router(),
             # The document only: Litestar's documentation pages load unpinned scripts from
             # CDNs, which the Content-Security-Policy (rightly) refuses.
             render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],

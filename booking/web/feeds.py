@@ -8,13 +8,11 @@ from litestar.params import FromPath
 
 from booking.core.errors import NotFound
 from booking.notifications.feeds import FeedService
-from booking.web.bookings_api import PRIVATE_HEADERS
 
 
 class FeedController(Controller):
     path = "/feeds"
     include_in_schema = False
-    response_headers = PRIVATE_HEADERS
 
     @get("/{name:str}", media_type="text/calendar")
     async def feed(

@@ -1,160 +1,28 @@
-"""A partner's own private intake as HTML pages, and the form plumbing the public pages share.
-
-Forms post the API's field names (`answers.trust_in_care`, `partners[0].email`), so the
-services' field errors land on the inputs they name without a translation table.
-"""
+"""A partner's own private intake as HTML pages, behind their private link."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
 from booking.bookings.schemas import PartnerIntakeIn
-from booking.core.errors import FieldError, ServiceError, ValidationFailed
-from booking.intake.consents import Consent, load_consents
-from booking.intake.questionnaire import EACH_PARTNER, Question, load_questionnaire
+from booking.core.errors import ValidationFailed
+from booking.intake.questionnaire import EACH_PARTNER, load_questionnaire
 from booking.intake.services import PartnerIntakeService
-from booking.web.bookings_api import PRIVATE_HEADERS, client_address
-
-FormValues = dict[str, list[str]]
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
-
-
-def field_id(name: str) -> str:
-    """The HTML id of the input for field `name`: `partners[0].email` -> `f-partners-0-email`."""
-    return "f-" + _ID_UNSAFE.sub("-", name).strip("-")
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryItem:
-    message: str
-    href: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FormState:
-    """What the person typed and what needs another look, for re-rendering a form."""
-
-    values: Mapping[str, list[str]] = field(default_factory=dict)
-    errors: Mapping[str, str] = field(default_factory=dict)
-    summary: Sequence[SummaryItem] = ()
-
-    @classmethod
-    def failed(
-        cls, values: FormValues, problems: Iterable[FieldError], labels: Mapping[str, str]
-    ) -> FormState:
-        """The form again with `problems`: fields on the form are linked, others just listed."""
-        errors: dict[str, str] = {}
-        summary: list[SummaryItem] = []
-        for problem in problems:
-            if problem.field in errors:
-                continue
-            label = labels.get(problem.field)
-            if label is None:
-                summary.append(SummaryItem(problem.message, None))
-                continue
-            errors[problem.field] = problem.message
-            # "How long ...? Please answer." reads better than "How long ...?: Please answer."
-            joiner = " " if label.endswith(("?", ".")) else ": "
-            summary.append(
-                SummaryItem(f"{label}{joiner}{problem.message}", f"#{field_id(problem.field)}")
-            )
-        return cls(values, errors, summary)
-
-    def id(self, name: str) -> str:
-        return field_id(name)
-
-    def value(self, name: str) -> str:
-        given = self.values.get(name)
-        return given[0] if given else ""
-
-    def chosen(self, name: str, option: object) -> bool:
-        return str(option) in self.values.get(name, [])
-
-    def error(self, name: str) -> str | None:
-        return self.errors.get(name)
-
-
-async def form_values(request: Request[Any, Any, Any]) -> FormValues:
-    """The posted form as {name: [values]}, text values only."""
-    form = await request.form()
-    return {
-        key: [value for value in form.getall(key) if isinstance(value, str)]
-        for key in form.keys()  # noqa: SIM118 (a multi-dict: iterating it yields pairs)
-    }
-
-
-def first(values: Mapping[str, list[str]], name: str) -> str:
-    given = values.get(name)
-    return given[0] if given else ""
-
-
-def answers_from_form(
-    values: Mapping[str, list[str]], questions: Iterable[Question], prefix: str
-) -> dict[str, Any]:
-    """Answers keyed by question id, typed as the API takes them; empty answers are left out.
-
-    A scale that is not a whole number is passed on as text, for the service to refuse.
-    """
-    answers: dict[str, Any] = {}
-    for question in questions:
-        name = f"{prefix}.{question.id}"
-        if question.type == "multiple_choice":
-            chosen = [v for v in values.get(name, []) if v]
-            if chosen:
-                answers[question.id] = chosen
-            continue
-        raw = first(values, name)
-        if not raw.strip():
-            continue
-        if question.type == "scale":
-            try:
-                answers[question.id] = int(raw.strip())
-            except ValueError:
-                answers[question.id] = raw
-            continue
-        answers[question.id] = raw
-    return answers
-
-
-def consents_from_form(
-    values: Mapping[str, list[str]], prefix: str = "consents"
-) -> dict[str, bool]:
-    return {cid: "yes" in values.get(f"{prefix}.{cid}", []) for cid in load_consents()}
-
-
-def question_labels(questions: Iterable[Question], prefix: str) -> dict[str, str]:
-    return {f"{prefix}.{q.id}": q.label for q in questions}
-
-
-def consent_labels(prefix: str = "consents") -> dict[str, str]:
-    return {f"{prefix}.{c.id}": c.title for c in load_consents().values()}
-
-
-def consents() -> list[Consent]:
-    return list(load_consents().values())
-
-
-def page_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
-    """A service error on a page, always as the calm HTML page (never JSON), kept private."""
-    shown = [f for f in exc.fields if f.message != exc.message]
-    back = ("/times", "Choose a time") if request.url.path.startswith("/book") else None
-    return Template(
-        "public/error.html",
-        context={"status": exc.status_code, "message": exc.message, "fields": shown, "back": back},
-        status_code=exc.status_code,
-        headers={**{h.name: h.value for h in PRIVATE_HEADERS}, **exc.headers},
-    )
-
-
-PAGE_ERRORS: dict[Any, Any] = {ServiceError: page_error}
+from booking.web.clients import client_address
+from booking.web.forms import (
+    FormState,
+    answers_from_form,
+    consent_labels,
+    consents,
+    consents_from_form,
+    form_values,
+    question_labels,
+)
 
 
 class IntakePages(Controller):
@@ -162,10 +30,8 @@ class IntakePages(Controller):
 
     path = "/intake/{token:str}"
     include_in_schema = False
-    response_headers = PRIVATE_HEADERS
-    exception_handlers = PAGE_ERRORS
 
-    @get("/")
+    @get("/", name="intake")
     async def form(
         self, token: FromPath[str], partner_intake: NamedDependency[PartnerIntakeService]
     ) -> Template:
@@ -209,7 +75,7 @@ async def _intake_form(
             "sections": view.questionnaire["sections"],
             "consents": consents(),
             "form": form,
-            "action": f"/intake/{token}",
+            "token": token,
         },
         status_code=status,
     )

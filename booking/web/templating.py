@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment
 
 from booking.core.settings import Settings
+from booking.intake.consents import Support
 from booking.scheduling.schemas import Money
 
 MODE_LABELS = {"in_person": "in person", "video": "by video", "phone": "by phone"}
@@ -36,8 +37,10 @@ def mode_label(mode: str) -> str:
     return MODE_LABELS.get(mode, mode)
 
 
-def configure(environment: Environment, settings: Settings) -> None:
-    environment.globals.update(practice_name=settings.practice_name)
+def configure(environment: Environment, settings: Settings, support: Support) -> None:
+    """The pages' globals (the practice's name; the crisis lines every page's footer lists, from
+    SUPPORT_RESOURCES_FILE or the shipped defaults) and filters."""
+    environment.globals.update(practice_name=settings.practice_name, crisis_lines=support.resources)
     filters: dict[str, Any] = {
         "money": money,
         "long_date": long_date,
