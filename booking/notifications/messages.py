@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from booking.core.timezones import zone
-from booking.web.templating import MODE_LABELS, clock, long_date, mode_label
+from booking.scheduling.wording import MODE_LABELS, clock, long_date, mode_label
 
 Kind = Literal["invitation", "update", "cancellation", "reminder", "new_link"]
 RecipientRole = Literal["booker", "partner", "therapist"]
