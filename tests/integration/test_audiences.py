@@ -86,7 +86,7 @@ def test_every_route_belongs_to_exactly_one_audience_router() -> None:
     ],
 )
 def test_each_part_of_the_site_answers_its_audience(method: str, path: str, audience: str) -> None:
-    matched = app().asgi_router.handle_routing(path=path, method=method)  # type: ignore[arg-type]
+    matched = app().asgi_router.handle_routing(path=path, method=method)
 
     assert matched[1].opt[AUDIENCE] == audience
 
