@@ -26,7 +26,3 @@ class Links:
 
     def intake_url(self, token: str) -> str:
         return f"{self.settings.public_base_url}/intake/{token}"
-
-    def staff_booking_url(self, reference: str) -> str:
-        """Where staff open a booking (behind their sign-in); the reference is no secret."""
-        return f"{self.settings.public_base_url}/staff/bookings/{reference}"

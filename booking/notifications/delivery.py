@@ -290,8 +290,8 @@ class Deliverer:
         return Outgoing(message, to_email)
 
     def build_notice(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing:
-        """A notice to the practice: the reference, the time as it stands, the staff link; no
-        calendar, and nothing that says who answered what."""
+        """A notice to the practice: the reference and the time as it stands; no calendar, and
+        nothing that says who answered what."""
         booking = facts.booking
         kind: NoticeKind = row["kind"]
         # A cancellation is a booking's last change: a flagged change that speaks for the
@@ -303,7 +303,6 @@ class Deliverer:
             reference=booking["reference"],
             starts_at=booking["starts_at"],
             timezone_name=self.settings.practice_timezone,
-            staff_url=self.links.staff_booking_url(booking["reference"]),
             change="" if kind == "safety_alert" else "cancelled" if cancelled else "moved",
         )
         alert = self.settings.practice_alert

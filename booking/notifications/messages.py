@@ -4,8 +4,8 @@ One builder for every email the service sends. What an email may say is bounded 
 `EmailContext`: it has no field for intake answers or safety flags, so no template can show
 them. Therapists get no manage or intake link; only the second partner gets an intake link,
 except in a `new_link` email, which carries the one link just renewed to its own holder. The
-practice's own notices (`PracticeNotice`) carry a booking reference, a time and a staff link,
-and nothing else.
+practice's own notices (`PracticeNotice`) carry a booking reference and a time, and nothing
+else: the practice looks the booking up by its reference.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from booking.core.timezones import zone
-from booking.web.templating import MODE_LABELS, clock, long_date, mode_label
+from booking.scheduling.wording import MODE_LABELS, clock, long_date, mode_label
 
 Kind = Literal["invitation", "update", "cancellation", "reminder", "new_link"]
 RecipientRole = Literal["booker", "partner", "therapist"]
@@ -101,15 +101,14 @@ class EmailContext:
 
 @dataclass(frozen=True)
 class PracticeNotice:
-    """Everything a notice to the practice may show: which booking, when, and where staff open
-    it. No names, no answers, no reason: the staff area holds those, behind a sign-in."""
+    """Everything a notice to the practice may show: which booking (its reference, which the
+    practice looks up) and when. No names, no answers, no reason: those stay with the booking."""
 
     kind: NoticeKind
     practice_name: str
     reference: str
     starts_at: datetime
     timezone_name: str
-    staff_url: str
     # For a flagged_change: "moved" or "cancelled".
     change: Literal["", "moved", "cancelled"] = ""
 

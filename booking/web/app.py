@@ -14,32 +14,23 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
-from booking.bookings.controllers import BookingController
-from booking.bookings.manage_pages import ManagePages
-from booking.bookings.pages import BookingPages
 from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
-from booking.intake.controllers import IntakeController
-from booking.intake.pages import IntakePages
 from booking.intake.services import PartnerIntakeService
-from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
-from booking.scheduling.controllers import AvailabilityController, DirectoryController
-from booking.scheduling.pages import PublicPages
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.web import templating
 from booking.web.headers import security_headers
-from booking.web.health import HealthController
 from booking.web.http_errors import EXCEPTION_HANDLERS
 from booking.web.ratelimit import WriteRateLimit, rate_limit_store
+from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
 from booking.worker import EmbeddedWorker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -95,19 +86,7 @@ def create_app(
     feeds = FeedService(settings, clock)
 
     return Litestar(
-        route_handlers=[
-            DirectoryController,
-            AvailabilityController,
-            HealthController,
-            BookingController,
-            IntakeController,
-            FeedController,
-            PublicPages,
-            BookingPages,
-            ManagePages,
-            IntakePages,
-            create_static_files_router(path="/static", directories=[STATIC], name="static"),
-        ],
+        route_handlers=audience_routers(STATIC),
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
@@ -126,12 +105,13 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda jinja: templating.configure(jinja.engine, settings),
+            engine_callback=lambda jinja: templating.configure(jinja.engine, settings, support),
         ),
         openapi_config=OpenAPIConfig(
             title=f"{settings.practice_name}: consultation booking API",
             version="1",
-            path="/schema",
+            path=SCHEMA_PATH,
+            openapi_router=schema_router(),
             # The document only: Litestar's documentation pages load unpinned scripts from
             # CDNs, which the Content-Security-Policy (rightly) refuses.
             render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],

@@ -1,7 +1,8 @@
-"""The headers every response carries, and the private ones of everything behind a link.
+"""The headers every response carries, and the private ones of every private audience.
 
 Added once, as each response starts (Litestar's `before_send`), so pages, API answers, static
-files, calendar files, errors of any status and the OpenAPI document all get them.
+files, calendar files, errors of any status and the OpenAPI document all get them; a router's
+`response_headers` would miss its error responses.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-from booking.bookings.controllers import PRIVATE_HEADERS
 from booking.core.logs import TOKEN
+from booking.web.audiences import PRIVATE, route_opt
 
 # Scripts and styles come from /static only: no inline script, no other origin.
 CONTENT_SECURITY_POLICY = (
@@ -28,27 +29,30 @@ EVERY_RESPONSE = {
     ),
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-PRIVATE = {h.name: h.value for h in PRIVATE_HEADERS if h.value is not None}
-# Paths whose every answer is private even without a token in them: the booking form and
-# the booking API (their answers hold the new links), and whatever lies under a link's prefix.
-PRIVATE_PATHS = ("/book", "/api/v1/bookings")
-PRIVATE_PREFIXES = ("/manage/", "/intake/", "/feeds/")
+# Pages and answers of a private audience: never cached, indexed or leaked onwards.
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 
 
-def is_private(path: str) -> bool:
-    """Whether the answer to `path` is private (never cached, indexed or referred onwards)."""
-    return path in PRIVATE_PATHS or path.startswith(PRIVATE_PREFIXES) or bool(TOKEN.search(path))
+def is_private(scope: Scope) -> bool:
+    """Whether the answer is private: its route's audience says so, or (whatever the route, and
+    when none matched) a link token is in the path, which must not be referred onwards."""
+    opt = route_opt(scope)
+    return bool(opt and opt.get(PRIVATE)) or bool(TOKEN.search(scope["path"]))
 
 
 async def security_headers(message: Message, scope: Scope) -> None:
-    """Adds the headers every response carries (a route's own value wins), and on a private
-    path the private ones (which win over everything, errors included)."""
+    """Adds the headers every response carries (a route's own value wins), and to a private
+    answer the private ones (which win over everything, errors included)."""
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
     for name, value in EVERY_RESPONSE.items():
         if name not in headers:
             headers[name] = value
-    if is_private(scope["path"]):
-        for name, value in PRIVATE.items():
+    if is_private(scope):
+        for name, value in PRIVATE_HEADERS.items():
             headers[name] = value

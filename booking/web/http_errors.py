@@ -1,8 +1,9 @@
 """The one mapping from failures to responses: the API's error shape, or a calm HTML page.
 
 Every error, the framework's own included (validation, unknown routes, wrong methods), comes
-out as `{"error": {"code", "message", "fields"}}`, except that a browser asking for a page
-(not under /api/) gets the same message as an HTML page.
+out as `{"error": {"code", "message", "fields"}}`, except that a browser asking for a page of a
+pages audience (`booking.web.audiences`) gets the same message as an HTML page; on the private
+pages a service's refusal is always that page (`PAGE_ERRORS`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.core.errors import FieldError, ServiceError
+from booking.web.audiences import PAGES, route_opt
 
 log = logging.getLogger("booking.core.errors")
 
@@ -37,6 +39,10 @@ TYPE_MESSAGES = {
 }
 BODY_NOT_JSON = "The request body is not valid JSON."
 BODY_NOT_OBJECT = "The request body must be a JSON object."
+# Where no route matched there is no audience to ask: everything but the API may be a page.
+API_ROOT = "/api/"
+# A handler's `opt` key: (route name, link text) of where its error page sends the reader back.
+ERROR_BACK = "error_back"
 
 HTTP_CODES = {
     400: "bad_request",
@@ -79,10 +85,9 @@ def error_response(
 
 
 def _wants_page(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith(("/api/", "/schema", "/health")):
-        return False
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept
+    opt = route_opt(request.scope)
+    pages = bool(opt.get(PAGES)) if opt is not None else not request.url.path.startswith(API_ROOT)
+    return pages and "text/html" in request.headers.get("accept", "")
 
 
 def service_error_handler(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
@@ -169,6 +174,24 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def page_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    """A service error on a page, always as the calm HTML page (never JSON)."""
+    shown = [f for f in exc.fields if f.message != exc.message]
+    back = request.route_handler.opt.get(ERROR_BACK)
+    return Template(
+        template_name="public/error.html",
+        context={
+            "status": exc.status_code,
+            "message": exc.message,
+            "fields": shown,
+            "back": (request.app.route_reverse(back[0]), back[1]) if back else None,
+        },
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+PAGE_ERRORS: dict[Any, Any] = {ServiceError: page_error}
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ServiceError: service_error_handler,
     HTTPException: http_exception_handler,

@@ -1,5 +1,6 @@
-"""The write rate limit: RATE_LIMIT_PER_MINUTE POSTs to the write endpoints per client address
-in each clock minute, counted where every web process sees the same count.
+"""The write rate limit: RATE_LIMIT_PER_MINUTE POSTs to the throttled audiences' routes
+(`throttled_writes` in their router's `opt`) per client address in each clock minute, counted
+where every web process sees the same count.
 
 The count is a fixed window kept in the database (table rate_limit_hits, one atomic upsert per
 request) or, with RATE_LIMIT_REDIS_URL, in Redis (INCR and EXPIRE in one transaction); never in
@@ -23,12 +24,11 @@ from booking.core.clients import address_digest
 from booking.core.errors import RateLimited
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
+from booking.web.audiences import THROTTLED_WRITES, route_opt
 
 log = logging.getLogger("booking.web.ratelimit")
 
 WINDOW_SECONDS = 60
-# Writes are throttled per client address; reads are not.
-THROTTLED_PREFIXES = ("/api/v1/bookings", "/api/v1/intake/", "/book", "/manage/", "/intake/")
 MESSAGE = "Too many requests from your address. Please wait a minute and try again."
 
 
@@ -116,8 +116,11 @@ def rate_limit_store(settings: Settings) -> RateLimitStore:
 
 
 class WriteRateLimit(ASGIMiddleware):
-    """Refuses a client address's POSTs to the write endpoints past the limit with 429
-    rate_limited and Retry-After (the seconds left in the window)."""
+    """Refuses a client address's POSTs to a throttled audience's routes past the limit with 429
+    rate_limited and Retry-After (the seconds left in the window). Reads are not throttled.
+
+    Runs once the route is matched (Litestar runs the application's middleware per route), so
+    it reads the route's `opt`."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -128,7 +131,8 @@ class WriteRateLimit(ASGIMiddleware):
         self.clock = clock
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope.get("method") == "POST" and scope["path"].startswith(THROTTLED_PREFIXES):
+        opt = route_opt(scope)
+        if scope.get("method") == "POST" and opt is not None and opt.get(THROTTLED_WRITES):
             client = scope.get("client")
             now = int(self.clock().timestamp())
             window = now - now % WINDOW_SECONDS

@@ -29,7 +29,7 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     ("booking.scheduling.services", "load_calendars", "calendar queries"),
     ("booking.scheduling.services", "compute_slots", "compute_slots"),
     ("booking.scheduling.services", "merge_slots", "merge_slots"),
-    ("booking.scheduling.controllers", "availability_out", "availability_out"),
+    ("booking.web.public_api", "availability_out", "availability_out"),
     ("litestar.response.base", "encode_json", "JSON encoding"),
 )
 ORDER = tuple(dict.fromkeys(step for _, _, step in STEPS))

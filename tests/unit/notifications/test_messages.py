@@ -151,8 +151,10 @@ def test_the_therapist_reads_the_couples_names_and_where_the_answers_are(kind: s
     assert "Ann Lee and Bo Martin" in rendered.subject
     assert "Ann Lee and Bo Martin" in rendered.text
     if kind != "cancellation":
-        assert "staff area" in rendered.text
-        assert "staff area" in rendered.html
+        assert "The practice keeps the couple's intake answers" in rendered.text
+        assert "The practice keeps the couple's intake answers" in rendered.html
+    # No staff area exists yet: no email promises one.
+    assert "staff" not in (rendered.text + rendered.html).lower()
 
 
 @pytest.mark.parametrize("kind", ["invitation", "update", "reminder"])
@@ -450,7 +452,6 @@ def notice(**changes: Any) -> PracticeNotice:
         "reference": "K7P2-QX4M",
         "starts_at": START,
         "timezone_name": "America/Toronto",
-        "staff_url": "https://book.example.org/staff/bookings/K7P2-QX4M",
     }
     values.update(changes)
     return PracticeNotice(**values)
@@ -464,7 +465,7 @@ def notice(**changes: Any) -> PracticeNotice:
         ("flagged_change", "cancelled", "Intake follow-up: booking K7P2-QX4M cancelled"),
     ],
 )
-def test_a_practice_notice_names_the_booking_its_time_and_the_staff_link_only(
+def test_a_practice_notice_names_the_booking_and_its_time_only(
     kind: str, change: str, subject: str
 ) -> None:
     rendered = render_practice_notice(notice(kind=kind, change=change))
@@ -472,9 +473,11 @@ def test_a_practice_notice_names_the_booking_its_time_and_the_staff_link_only(
     assert rendered.subject == subject
     for output in (rendered.text, rendered.html):
         assert "K7P2-QX4M" in output
-        assert "https://book.example.org/staff/bookings/K7P2-QX4M" in output
+        assert "look the booking up by its reference" in output
         assert "Tuesday 1 December 2026, 9:30 a.m." in output
-        assert "signed in" in output
+        # It points to no page: the staff area it could open does not exist yet.
+        for promise in ("staff", "http", "sign"):
+            assert promise not in output.lower()
         for hint in ("safe", "harm", "partner", "flag", "Hello", "{{", "None"):
             assert hint not in output
     assert "<" not in rendered.text
@@ -489,7 +492,6 @@ def test_a_practice_notice_has_no_place_for_names_or_answers() -> None:
         "reference",
         "starts_at",
         "timezone_name",
-        "staff_url",
         "change",
     }
     with pytest.raises(ValueError, match="kind"):

@@ -6,7 +6,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -15,14 +14,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from booking.bookings.controllers import PRIVATE_HEADERS, checked_idempotency_key, client_address
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
 from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
 from booking.core.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
 from booking.core.timezones import parse_zone, zone
-from booking.intake.pages import (
-    PAGE_ERRORS,
+from booking.intake.questionnaire import COUPLE, EACH_PARTNER, load_questionnaire
+from booking.scheduling.schemas import ConsultationTypeOut, TherapistOut
+from booking.scheduling.services import ANY, DirectoryService
+from booking.web.bookings_api import checked_idempotency_key
+from booking.web.clients import client_address
+from booking.web.forms import (
     FormState,
     FormValues,
     answers_from_form,
@@ -33,10 +35,8 @@ from booking.intake.pages import (
     form_values,
     question_labels,
 )
-from booking.intake.questionnaire import COUPLE, EACH_PARTNER, load_questionnaire
-from booking.scheduling.pages import books_online
-from booking.scheduling.schemas import ConsultationTypeOut, TherapistOut
-from booking.scheduling.services import ANY, DirectoryService
+from booking.web.http_errors import ERROR_BACK
+from booking.web.public_pages import books_online
 
 PARTNER_FIELDS = ("name", "email", "phone", "pronouns")
 WHO = ("Your", "Your partner's")
@@ -71,9 +71,9 @@ class ChosenSlot:
         return [m for m in self.kind.modes if m in self.therapist.modes] or list(self.kind.modes)
 
     @property
-    def times_url(self) -> str:
-        query = {"type": self.kind.slug, "therapist": self.therapist.slug, "tz": self.tz.key}
-        return f"/times?{urlencode(query)}"
+    def times_query(self) -> dict[str, str]:
+        """The times page's query that shows this slot among its neighbours."""
+        return {"type": self.kind.slug, "therapist": self.therapist.slug, "tz": self.tz.key}
 
 
 async def choose_slot(
@@ -189,10 +189,9 @@ class BookingPages(Controller):
 
     path = "/book"
     include_in_schema = False
-    response_headers = PRIVATE_HEADERS
-    exception_handlers = PAGE_ERRORS
+    opt = {ERROR_BACK: ("times", "Choose a time")}
 
-    @get("/")
+    @get("/", name="book")
     async def form(
         self,
         directory: NamedDependency[DirectoryService],
@@ -246,12 +245,13 @@ class BookingPages(Controller):
         notes = [NOTE_SUPPORT] if created.support else []
         if shares_inbox(data):
             notes.append(NOTE_SHARED_INBOX)
+        manage = request.app.route_reverse("manage", token=token)
         cookies = (
             [
                 Cookie(
                     key=NOTES_COOKIE,
                     value=".".join(notes),
-                    path=f"/manage/{token}",
+                    path=manage,
                     max_age=600,
                     httponly=True,
                     samesite="lax",
@@ -261,6 +261,4 @@ class BookingPages(Controller):
             if notes
             else None
         )
-        return Redirect(
-            f"/manage/{token}", query_params={"booked": "1"}, cookies=cookies, status_code=303
-        )
+        return Redirect(manage, query_params={"booked": "1"}, cookies=cookies, status_code=303)

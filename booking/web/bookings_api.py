@@ -1,11 +1,11 @@
-"""Bookings API: create, read by manage link, cancel, reschedule."""
+"""Bookings API: create, read by manage link, cancel, reschedule (a private audience: the
+answers hold the manage link and the booking's details)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
@@ -19,20 +19,12 @@ from booking.bookings.schemas import (
 )
 from booking.bookings.services import BookingService
 from booking.core.errors import ValidationFailed
-
-# Pages and answers reached through private links: never cached, indexed or leaked onwards.
-PRIVATE_HEADERS = [
-    ResponseHeader(name="Cache-Control", value="no-store"),
-    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-    ResponseHeader(name="X-Robots-Tag", value="noindex, nofollow"),
-]
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
+from booking.web.clients import client_address
 
 
 def checked_idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header's value, refused with a 422 unless 1 to 200 printable
+    characters."""
     if value is None:
         return None
     if not 1 <= len(value) <= 200 or not value.isprintable():
@@ -45,7 +37,6 @@ def checked_idempotency_key(value: str | None) -> str | None:
 class BookingController(Controller):
     path = "/api/v1/bookings"
     tags = ["bookings"]
-    response_headers = PRIVATE_HEADERS
 
     @post(summary="Book a consultation (or hold it, for a type with a deposit)", status_code=201)
     async def create(
@@ -73,6 +64,7 @@ class BookingController(Controller):
         "/{manage_token:str}/invite.ics",
         summary="The booking as a calendar file (same event as the emails)",
         media_type="text/calendar",
+        name="booking-calendar",
     )
     async def calendar_file(
         self, manage_token: FromPath[str], bookings: NamedDependency[BookingService]

@@ -6,7 +6,6 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from booking.bookings.controllers import PRIVATE_HEADERS
 from booking.core.errors import NotFound
 from booking.notifications.feeds import FeedService
 
@@ -14,7 +13,6 @@ from booking.notifications.feeds import FeedService
 class FeedController(Controller):
     path = "/feeds"
     include_in_schema = False
-    response_headers = PRIVATE_HEADERS
 
     @get("/{name:str}", media_type="text/calendar")
     async def feed(

@@ -1,59 +1,16 @@
-"""Scheduling endpoints: the directory and availability, as JSON."""
+"""The public API: the directory, availability and the intake questionnaire, as JSON."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from booking.core.errors import FieldError, ValidationFailed
-from booking.core.timezones import LocalClock, parse_zone, scheduling_dates
+from booking.core.timezones import LocalClock
+from booking.intake.questionnaire import load_questionnaire
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-
-
-@dataclass(frozen=True, slots=True)
-class WindowQuery:
-    first: date | None
-    last: date | None
-    timezone: ZoneInfo | None
-
-
-def parse_window(start: str | None, end: str | None, tz: str | None, now: datetime) -> WindowQuery:
-    """The availability window's query values, every malformed or out-of-range one (dates
-    beyond SCHEDULING_REACH of `now`) named in a single 422."""
-    problems: list[FieldError] = []
-    allowed = scheduling_dates(now)
-
-    def parse(value: str | None, field: str) -> date | None:
-        if not value:
-            return None
-        try:
-            day = date.fromisoformat(value) if len(value) == 10 else None
-        except ValueError:
-            day = None
-        if day is None:
-            problems.append(FieldError(field, "Give the date in the form YYYY-MM-DD."))
-        elif day not in allowed:
-            problems.append(FieldError(field, allowed.message))
-            return None
-        return day
-
-    first, last = parse(start, "start"), parse(end, "end")
-    timezone = None
-    if tz:
-        try:
-            timezone = parse_zone(tz)
-        except ValidationFailed as exc:
-            problems.extend(exc.fields)
-    if problems:
-        message = problems[0].message if len(problems) == 1 else "Some values are not valid."
-        raise ValidationFailed(message, problems)
-    return WindowQuery(first, last, timezone)
+from booking.web.paging import parse_window
 
 
 def availability_out(result: Availability) -> AvailabilityOut:
@@ -116,3 +73,12 @@ class AvailabilityController(Controller):
             consultation_type, therapist or ANY, window.first, window.last, window.timezone
         )
         return availability_out(result)
+
+
+class QuestionnaireController(Controller):
+    path = "/api/v1/intake"
+    tags = ["intake"]
+
+    @get("/questionnaire", summary="The current intake questionnaire")
+    async def questionnaire(self) -> dict[str, object]:
+        return load_questionnaire().to_public()

@@ -1,4 +1,4 @@
-"""A partner's own private intake as HTML pages, and the form plumbing the public pages share.
+"""Form plumbing the pages share: what was posted, what to show again, what needs a look.
 
 Forms post the API's field names (`answers.trust_in_care`, `partners[0].email`), so the
 services' field errors land on the inputs they name without a translation table.
@@ -11,17 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar import Request
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
-from booking.bookings.schemas import PartnerIntakeIn
-from booking.core.errors import FieldError, ServiceError, ValidationFailed
+from booking.core.errors import FieldError
 from booking.intake.consents import Consent, load_consents
-from booking.intake.questionnaire import EACH_PARTNER, Question, load_questionnaire
-from booking.intake.services import PartnerIntakeService
+from booking.intake.questionnaire import Question
 
 FormValues = dict[str, list[str]]
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -140,76 +134,3 @@ def consent_labels(prefix: str = "consents") -> dict[str, str]:
 
 def consents() -> list[Consent]:
     return list(load_consents().values())
-
-
-def page_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
-    """A service error on a page, always as the calm HTML page (never JSON), kept private."""
-    shown = [f for f in exc.fields if f.message != exc.message]
-    back = ("/times", "Choose a time") if request.url.path.startswith("/book") else None
-    return Template(
-        "public/error.html",
-        context={"status": exc.status_code, "message": exc.message, "fields": shown, "back": back},
-        status_code=exc.status_code,
-        headers={**{h.name: h.value for h in PRIVATE_HEADERS}, **exc.headers},
-    )
-
-
-PAGE_ERRORS: dict[Any, Any] = {ServiceError: page_error}
-
-
-class IntakePages(Controller):
-    """The second partner's own part of the intake, behind their private link."""
-
-    path = "/intake/{token:str}"
-    include_in_schema = False
-    response_headers = PRIVATE_HEADERS
-    exception_handlers = PAGE_ERRORS
-
-    @get("/")
-    async def form(
-        self, token: FromPath[str], partner_intake: NamedDependency[PartnerIntakeService]
-    ) -> Template:
-        return await _intake_form(partner_intake, token, FormState(), 200)
-
-    @post("/", status_code=200)
-    async def submit(
-        self,
-        request: Request[Any, Any, Any],
-        token: FromPath[str],
-        partner_intake: NamedDependency[PartnerIntakeService],
-    ) -> Template:
-        values = await form_values(request)
-        questions = load_questionnaire().questions_for(EACH_PARTNER)
-        data = PartnerIntakeIn(
-            answers=answers_from_form(values, questions, "answers"),
-            consents=consents_from_form(values),
-        )
-        try:
-            done = await partner_intake.submit(token, data, client_address(request))
-        except ValidationFailed as exc:
-            labels = {**question_labels(questions, "answers"), **consent_labels()}
-            return await _intake_form(
-                partner_intake, token, FormState.failed(values, exc.fields, labels), 422
-            )
-        view = await partner_intake.view(token)
-        return Template(
-            "public/intake_done.html",
-            context={"name": view.partner["name"], "support": done.support},
-        )
-
-
-async def _intake_form(
-    intake: PartnerIntakeService, token: str, form: FormState, status: int
-) -> Template:
-    view = await intake.view(token)
-    return Template(
-        "public/intake.html",
-        context={
-            "view": view,
-            "sections": view.questionnaire["sections"],
-            "consents": consents(),
-            "form": form,
-            "action": f"/intake/{token}",
-        },
-        status_code=status,
-    )

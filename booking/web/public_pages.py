@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -14,12 +12,10 @@ from litestar.response import Template
 
 from booking.core.errors import ServiceError
 from booking.core.settings import Settings
-from booking.core.timezones import from_epoch, zone_names
-from booking.scheduling.controllers import parse_window
+from booking.core.timezones import zone_names
 from booking.scheduling.schemas import ConsultationTypeOut
-from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-
-WEEK = timedelta(days=7)
+from booking.scheduling.services import ANY, AvailabilityService, DirectoryService
+from booking.web.paging import SPAN, Page, parse_window, slots_by_day
 
 
 def books_online(kind: ConsultationTypeOut) -> bool:
@@ -27,27 +23,11 @@ def books_online(kind: ConsultationTypeOut) -> bool:
     return kind.price is None and kind.deposit is None
 
 
-def slots_by_day(result: Availability, names: Mapping[str, str]) -> list[tuple[date, list[Any]]]:
-    """The slots grouped by local date in the result's zone, for the pages to list."""
-    days: OrderedDict[date, list[dict[str, Any]]] = OrderedDict()
-    for slot in result.slots:
-        local = from_epoch(slot.start, result.timezone)
-        days.setdefault(local.date(), []).append(
-            {
-                "start": local,
-                "end": from_epoch(slot.end, result.timezone),
-                "therapist": slot.therapist,
-                "therapist_name": names.get(slot.therapist, slot.therapist),
-            }
-        )
-    return list(days.items())
-
-
 class PublicPages(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/")
+    @get("/", name="directory")
     async def directory(self, directory: NamedDependency[DirectoryService]) -> Template:
         return Template(
             "public/directory.html",
@@ -57,7 +37,7 @@ class PublicPages(Controller):
             },
         )
 
-    @get("/therapists/{slug:str}")
+    @get("/therapists/{slug:str}", name="therapist")
     async def therapist(
         self, slug: FromPath[str], directory: NamedDependency[DirectoryService]
     ) -> Template:
@@ -69,7 +49,7 @@ class PublicPages(Controller):
         ]
         return Template("public/therapist.html", context={"therapist": therapist, "types": types})
 
-    @get("/times")
+    @get("/times", name="times")
     async def times(
         self,
         request: Request[Any, Any, Any],
@@ -93,6 +73,7 @@ class PublicPages(Controller):
             "tz_given": bool(tz),
             "error": None,
             "days": [],
+            "page": None,
         }
         if chosen is None:
             return Template("public/times.html", context=context)
@@ -105,24 +86,18 @@ class PublicPages(Controller):
         try:
             window = parse_window(start, None, tz, availability.clock())
             first = window.first
-            last = first + 2 * WEEK - timedelta(days=1) if first else None
+            last = first + SPAN - timedelta(days=1) if first else None
             result = await availability.find(chosen.slug, therapist, first, last, window.timezone)
         except ServiceError as exc:
             context["error"] = exc.message
             context["tz"] = tz or settings.practice_timezone
             return Template("public/times.html", context=context, status_code=exc.status_code)
         names = {t.slug: t.name for t in therapists}
-        window_first = first or datetime.now(result.timezone).date()
         context.update(
             tz=result.timezone.key,
             days=slots_by_day(result, names),
             bookable=books_online(chosen),
             next_slot=result.slots[0] if result.slots else None,
-            window_first=window_first,
-            window_last=window_first + 2 * WEEK - timedelta(days=1),
-            earlier=(window_first - 2 * WEEK)
-            if first and first > datetime.now(result.timezone).date()
-            else None,
-            later=window_first + 2 * WEEK,
+            page=Page.starting(first, availability.clock().astimezone(result.timezone).date()),
         )
         return Template("public/times.html", context=context)

@@ -1,4 +1,4 @@
-"""Intake API: the current questionnaire, and a partner's own private part."""
+"""Intake API: a partner's own private part, by their intake link."""
 
 from __future__ import annotations
 
@@ -8,24 +8,18 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
-from booking.intake.questionnaire import load_questionnaire
 from booking.intake.services import PartnerIntakeService
+from booking.web.clients import client_address
 
 
 class IntakeController(Controller):
     path = "/api/v1/intake"
     tags = ["intake"]
 
-    @get("/questionnaire", summary="The current intake questionnaire")
-    async def questionnaire(self) -> dict[str, object]:
-        return load_questionnaire().to_public()
-
     @get(
         "/{partner_token:str}",
         summary="A partner's private intake",
-        response_headers=PRIVATE_HEADERS,
     )
     async def view(
         self,
@@ -38,7 +32,6 @@ class IntakeController(Controller):
         "/{partner_token:str}",
         summary="Submit (or replace) a partner's private intake",
         status_code=200,
-        response_headers=PRIVATE_HEADERS,
     )
     async def submit(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,21 +11,20 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from booking.bookings.controllers import PRIVATE_HEADERS, client_address
-from booking.bookings.pages import (
+from booking.bookings.schemas import BookingView
+from booking.bookings.services import BookingService
+from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.timezones import zone
+from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.web.booking_pages import (
     NOTE_SHARED_INBOX,
     NOTE_SUPPORT,
     NOTES_COOKIE,
     SHARED_INBOX_WARNING,
 )
-from booking.bookings.schemas import BookingView
-from booking.bookings.services import BookingService
-from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
-from booking.core.timezones import zone
-from booking.intake.pages import PAGE_ERRORS, FormState, first, form_values
-from booking.scheduling.controllers import parse_window
-from booking.scheduling.pages import WEEK, slots_by_day
-from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.web.clients import client_address
+from booking.web.forms import FormState, first, form_values
+from booking.web.paging import Page, parse_window, slots_by_day
 
 DONE_MESSAGES = {
     "cancelled": "The consultation is cancelled.",
@@ -46,10 +45,8 @@ class ManagePages(Controller):
 
     path = "/manage/{token:str}"
     include_in_schema = False
-    response_headers = PRIVATE_HEADERS
-    exception_handlers = PAGE_ERRORS
 
-    @get("/")
+    @get("/", name="manage")
     async def view(
         self,
         request: Request[Any, Any, Any],
@@ -64,7 +61,8 @@ class ManagePages(Controller):
         if booked and NOTES_COOKIE in request.cookies:
             notes = set(request.cookies[NOTES_COOKIE].split("."))
             # Shown once: a reload, or the partner's copy of the link, shows the plain page.
-            cookies = [Cookie(key=NOTES_COOKIE, value="", path=f"/manage/{token}", max_age=0)]
+            here = request.app.route_reverse("manage", token=token)
+            cookies = [Cookie(key=NOTES_COOKIE, value="", path=here, max_age=0)]
         return await self._page(
             token,
             bookings,
@@ -76,7 +74,7 @@ class ManagePages(Controller):
             shared_inbox=NOTE_SHARED_INBOX in notes,
         )
 
-    @post("/cancel", status_code=303)
+    @post("/cancel", status_code=303, name="manage-cancel")
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -93,9 +91,13 @@ class ManagePages(Controller):
             return await self._page(token, bookings, directory, form=form, status=422)
         except TooLate as exc:
             return await self._page(token, bookings, directory, error=exc.message, status=409)
-        return Redirect(f"/manage/{token}", query_params={"done": "cancelled"}, status_code=303)
+        return Redirect(
+            request.app.route_reverse("manage", token=token),
+            query_params={"done": "cancelled"},
+            status_code=303,
+        )
 
-    @get("/reschedule")
+    @get("/reschedule", name="reschedule")
     async def other_times(
         self,
         token: FromPath[str],
@@ -122,7 +124,11 @@ class ManagePages(Controller):
             return await _reschedule_page(
                 token, bookings, directory, availability, None, exc.message, exc.status_code
             )
-        return Redirect(f"/manage/{token}", query_params={"done": "rescheduled"}, status_code=303)
+        return Redirect(
+            request.app.route_reverse("manage", token=token),
+            query_params={"done": "rescheduled"},
+            status_code=303,
+        )
 
     async def _page(
         self,
@@ -190,27 +196,15 @@ async def _reschedule_page(
     context = await _booking_context(view, directory)
     tz = zone(view.timezone)
     now = availability.clock()
-    today = now.astimezone(tz).date()
     days: list[Any] = []
-    window_first: date | None = None
+    page: Page | None = None
     if view.can_reschedule:
         window = parse_window(start, None, view.timezone, now)
         result = await bookings.reschedule_options(token, window.first, tz)
-        window_first = window.first or today
+        page = Page.starting(window.first, now.astimezone(tz).date())
         days = slots_by_day(result, {view.therapist: context["therapist_name"]})
     return Template(
         "public/reschedule.html",
-        context={
-            **context,
-            "token": token,
-            "error": error,
-            "days": days,
-            "window_first": window_first,
-            "window_last": window_first + 2 * WEEK - timedelta(days=1) if window_first else None,
-            "earlier": max(window_first - 2 * WEEK, today)
-            if window_first and window_first > today
-            else None,
-            "later": window_first + 2 * WEEK if window_first else None,
-        },
+        context={**context, "token": token, "error": error, "days": days, "page": page},
         status_code=status,
     )

@@ -1,0 +1,35 @@
+"""How a consultation reads to people: money, dates, times and modes, in pages and emails alike.
+
+Pure: the pages' Jinja filters (booking.web.templating) and the emails' are these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from booking.scheduling.schemas import Money
+
+MODE_LABELS = {"in_person": "in person", "video": "by video", "phone": "by phone"}
+CURRENCY_SYMBOLS = {"cad": "$", "usd": "$", "eur": "€", "gbp": "£"}
+
+
+def money(value: Money) -> str:
+    """5000 cad -> '$50.00 CAD' (minor units to major, symbol and code)."""
+    symbol = CURRENCY_SYMBOLS.get(value.currency, "")
+    return f"{symbol}{value.amount // 100:,}.{value.amount % 100:02d} {value.currency.upper()}"
+
+
+def long_date(value: date) -> str:
+    """'Tuesday 1 December 2026'."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def clock(value: datetime) -> str:
+    """'9:30 a.m.' in the datetime's own zone."""
+    hour = value.hour % 12 or 12
+    suffix = "a.m." if value.hour < 12 else "p.m."
+    return f"{hour}:{value.minute:02d} {suffix}"
+
+
+def mode_label(mode: str) -> str:
+    return MODE_LABELS.get(mode, mode)
