@@ -18,6 +18,7 @@ from piccolo.engine.base import Engine
 from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.core.db import APP_NAME, LeanSQLiteEngine, bind, prepare_sqlite
+from booking.core.ratelimit import RateLimitHit
 from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
 from booking.scheduling.tables import (
@@ -29,7 +30,6 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
-from booking.web.ratelimit import RateLimitHit
 
 TABLES = [
     Therapist,

@@ -19,6 +19,7 @@ from piccolo.engine.base import Engine
 
 from booking.bookings.services import BookingService, sweep_holds_forever
 from booking.core.db import close_pool, make_engine, open_pool
+from booking.core.ratelimit import rate_limit_store
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
@@ -29,7 +30,7 @@ from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.web import templating
 from booking.web.headers import security_headers
 from booking.web.http_errors import EXCEPTION_HANDLERS
-from booking.web.ratelimit import WriteRateLimit, rate_limit_store
+from booking.web.ratelimit import WriteRateLimit
 from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
 from booking.worker import EmbeddedWorker
 

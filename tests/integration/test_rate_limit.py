@@ -14,14 +14,14 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from booking.core.settings import Settings
-from booking.web.app import create_app
-from booking.web.ratelimit import (
+from booking.core.ratelimit import (
     DatabaseRateLimitStore,
     RateLimitHit,
     RateLimitStore,
     RedisRateLimitStore,
 )
+from booking.core.settings import Settings
+from booking.web.app import create_app
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.integration.pages.conftest import HTML, booking_form
@@ -95,7 +95,7 @@ async def test_an_unreachable_redis_lets_writes_through_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = RedisRateLimitStore("redis://127.0.0.1:1/0", prefix="unreachable:")
-    with caplog.at_level(logging.WARNING, logger="booking.web.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="booking.core.ratelimit"):
         counted = await store.hit("bucket-a", WINDOW)
     await store.close()
 

@@ -17,7 +17,7 @@ import httpx
 
 from booking.audit.tables import AuditEvent
 from booking.core.clients import address_digest
-from booking.web.ratelimit import RateLimitHit
+from booking.core.ratelimit import RateLimitHit
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
 from tests.integration.practice import Practice
