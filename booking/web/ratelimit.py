@@ -9,7 +9,6 @@ one process's memory, so more web processes do not multiply the limit.
 
 from __future__ import annotations
 
-
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -20,7 +19,6 @@ from booking.core.ratelimit import WINDOW_SECONDS, RateLimitStore
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
 from booking.web.audiences import THROTTLED_WRITES, route_opt
-
 
 MESSAGE = "Too many requests from your address. Please wait a minute and try again."
 
