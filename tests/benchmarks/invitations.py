@@ -281,7 +281,7 @@ def dramatiq_command() -> list[str]:
 
     return [
         sys.executable,
-        *("-m", "dramatiq", "booking.worker_process"),
+        *("-m", "dramatiq", "booking.worker_process:setup"),
         *("--processes", "1", "--threads", str(WORKER_THREADS), "--queues", QUEUE),
     ]
 

@@ -240,6 +240,7 @@ async def test_the_in_process_worker_purges_when_it_starts(
 
 
 async def test_booking_purge_says_how_many_and_purges_once(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
     assert run(tmp_path, "migrate").returncode == 0
     engine = sqlite_engine(str(tmp_path / "booking.sqlite3"))
     use_engine(engine)

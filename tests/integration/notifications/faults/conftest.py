@@ -27,6 +27,7 @@ import dramatiq
 import pytest
 import redis
 
+from booking.core.datadir import initialise
 from booking.core.settings import Settings
 from booking.notifications.tables import OutboxMessage
 from booking.worker import OutboxWorker, make_broker
@@ -181,7 +182,8 @@ def message_ids(received: list[Received]) -> Counter[str]:
 
 def command_env(database: Database, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `booking` process on the test's database: the SQLite file in
-    `data_dir`, or DATABASE_URL on PostgreSQL."""
+    `data_dir`, or DATABASE_URL on PostgreSQL; `data_dir` has been through the init step."""
+    initialise(data_dir)
     env = {**os.environ, "BOOKING_ENV": "development", "BOOKING_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
     if database.url is not None:
