@@ -212,12 +212,13 @@ def links_revoke(reference: str, partner: int | None) -> None:
     """Replace a booking's manage link (sent anew to both partners), or with --partner N that
     partner's intake link (sent to them only); the old link stops working at once."""
     from booking.bookings.links import LinkService
+    from booking.core.audit import SYSTEM
     from booking.core.errors import ServiceError
     from booking.core.timezones import utc_now
 
     service = LinkService(_settings(), utc_now)
     try:
-        revoked = _run_with_database(lambda: service.revoke(reference, partner, "system"))
+        revoked = _run_with_database(lambda: service.revoke(reference, partner, SYSTEM))
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     if revoked.partner is None:

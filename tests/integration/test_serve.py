@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from booking.audit.tables import AuditEvent
+from booking.core.audit import AuditEvent
 from booking.core.clients import address_digest
 from booking.core.datadir import initialise
 from booking.web.ratelimit import RateLimitHit

@@ -140,7 +140,7 @@ async def outbox_rows(kind: str | None = "invitation") -> list[dict[str, Any]]:
         OutboxMessage.booking.reference.as_alias("reference"),
         OutboxMessage.kind,
         OutboxMessage.recipient,
-        OutboxMessage.idempotency_key,
+        OutboxMessage.dedupe_key,
         OutboxMessage.status,
         OutboxMessage.attempts,
         OutboxMessage.last_error,
