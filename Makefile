@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 run: install
+	$(BIN)/booking init
 	$(BIN)/booking migrate
 	$(BIN)/booking demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/booking serve

@@ -12,6 +12,7 @@ import click
 
 from booking.core.logs import configure_logging
 from booking.core.settings import Settings, SettingsError, get_settings
+from booking.core.variables import BY_NAME
 
 T = TypeVar("T")
 
@@ -44,6 +45,21 @@ def _run_with_database(work: Callable[[], Awaitable[T]]) -> T:
 def main() -> None:
     """Consultation booking and couples intake."""
     configure_logging("INFO")
+
+
+@main.command()
+def init() -> None:
+    """Prepare the data directory: outside production, generate the development secrets that
+    the environment leaves unset (once; existing ones are kept). Then check the configuration."""
+    from booking.core.settings import initialise_from_env
+
+    try:
+        initialised = initialise_from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    made = ", ".join(initialised.created) or "nothing new"
+    click.echo(f"Data directory {initialised.data_dir}: generated {made}.")
+    _report_configuration()
 
 
 @main.command()
@@ -135,7 +151,7 @@ def worker(processes: int, threads: int) -> None:
         dramatiq_main(  # type: ignore[no-untyped-call]
             make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
                 [
-                    "booking.worker_process",
+                    "booking.worker_process:setup",
                     "--processes",
                     str(processes),
                     "--threads",
@@ -196,12 +212,13 @@ def links_revoke(reference: str, partner: int | None) -> None:
     """Replace a booking's manage link (sent anew to both partners), or with --partner N that
     partner's intake link (sent to them only); the old link stops working at once."""
     from booking.bookings.links import LinkService
+    from booking.core.audit import SYSTEM
     from booking.core.errors import ServiceError
     from booking.core.timezones import utc_now
 
     service = LinkService(_settings(), utc_now)
     try:
-        revoked = _run_with_database(lambda: service.revoke(reference, partner, "system"))
+        revoked = _run_with_database(lambda: service.revoke(reference, partner, SYSTEM))
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     if revoked.partner is None:
@@ -262,8 +279,8 @@ def feed_invitations(therapist: str, choice: str) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
-@click.option("--port", default=8000, type=int, envvar="PORT", show_default=True)
+@click.option("--host", default=BY_NAME["HOST"].default, envvar="HOST", show_default=True)
+@click.option("--port", default=BY_NAME["PORT"].default, type=int, envvar="PORT", show_default=True)
 @click.option("--workers", default=1, type=int, show_default=True, help="Web processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web service."""
@@ -295,7 +312,11 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command("check")
 def check_config() -> None:
-    """Validate the configuration and report where data lives."""
+    """Validate the configuration and report where data lives (reads only, writes nothing)."""
+    _report_configuration()
+
+
+def _report_configuration() -> None:
     settings = _settings()
     database = "PostgreSQL" if settings.uses_postgres else f"SQLite at {settings.sqlite_path}"
     click.echo(f"Configuration is valid ({settings.env}). Database: {database}.")

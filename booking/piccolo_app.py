@@ -15,8 +15,8 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig
 from piccolo.engine.base import Engine
 
-from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
+from booking.core.audit import AuditEvent
 from booking.core.db import APP_NAME, LeanSQLiteEngine, bind, prepare_sqlite
 from booking.core.ratelimit import RateLimitHit
 from booking.intake.tables import AnswerVersion

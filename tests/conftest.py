@@ -1,13 +1,18 @@
 """Test configuration: the environment is set before the service is imported.
 
-Database suites run on SQLite always and on PostgreSQL when TEST_DATABASE_URL names a server
-(CI sets it). Each test gets an empty, fully migrated database built by the real migrations.
+The data directory is prepared by the init step (`booking init` does the same), as the service
+reads its development secrets and never writes them. Database suites run on SQLite always and
+on PostgreSQL when TEST_DATABASE_URL names a server (CI sets it). Each test gets an empty,
+fully migrated database built by the real migrations.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 _DATA_DIR = tempfile.mkdtemp(prefix="booking-tests-")
 os.environ["BOOKING_ENV"] = "test"
@@ -27,3 +32,18 @@ os.environ["BOOKING_EMBEDDED_WORKER"] = "0"
 os.environ.pop("DATABASE_URL", None)
 
 pytest_plugins = ["tests.fixtures.databases"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from booking.core.settings import initialise_from_env
+
+    initialise_from_env()
+
+
+@pytest.fixture
+def initialised(tmp_path: Path) -> Path:
+    """`tmp_path` after the init step: a data directory holding its development secrets."""
+    from booking.core.datadir import initialise
+
+    initialise(tmp_path)
+    return tmp_path

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from booking.audit.services import record_event
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.core import audit
+from booking.core.audit import Actor, AuditAction
 from booking.core.db import write_transaction
 from booking.core.errors import NotFound, TooLate, ValidationFailed
 from booking.core.links import Links
@@ -40,7 +41,7 @@ class LinkService:
         self.clock = clock
 
     async def revoke(
-        self, reference: str, partner: int | None, actor: str, client: str = ""
+        self, reference: str, partner: int | None, actor: Actor, client: str = ""
     ) -> RevokedLink:
         """Replace the booking's manage link (`partner` None; each partner is sent the new one)
         or partner `partner`'s intake link (sent to that partner only).
@@ -74,7 +75,14 @@ class LinkService:
                     booking["id"], reference, "new_intake_link", generation, recipients, now
                 )
             record = "manage link" if partner is None else f"partner:{partner} intake link"
-            await record_event(actor, "link.revoked", reference, record, client, now)
+            await audit.record(
+                AuditAction.LINK_REVOKED,
+                actor=actor,
+                booking=reference,
+                record=record,
+                client=client,
+                at=now,
+            )
         return RevokedLink(
             reference, "manage" if partner is None else "intake", partner, generation
         )

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 from asyncpg.exceptions import ExclusionViolationError
 
-from booking.audit.services import record_event
 from booking.bookings.limits import check_booking_limits
 from booking.bookings.schemas import (
     BookingCreated,
@@ -32,6 +31,8 @@ from booking.bookings.schemas import (
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
+from booking.core import audit
+from booking.core.audit import COUPLE, Actor, AuditAction
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
 from booking.core.db import LockSpace, lock, write_transaction
@@ -267,7 +268,14 @@ class BookingService:
                     flagged=clean.booker_safety_flag,
                     now=now,
                 )
-        await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
+        await audit.record(
+            AuditAction.INTAKE_SUBMITTED,
+            actor=Actor.partner(1),
+            booking=reference,
+            record="couple+partner:1",
+            client=client,
+            at=now,
+        )
         if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
             await queue_practice_notice(booking_id, reference, "safety_alert", 0, now)
         if not needs_deposit:
@@ -357,7 +365,13 @@ class BookingService:
                     therapist,
                     now,
                 )
-            await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
+            await audit.record(
+                AuditAction.BOOKING_CANCELLED,
+                actor=COUPLE,
+                booking=current["reference"],
+                client=client,
+                at=now,
+            )
             await queue_flagged_change(current, now)  # tells the practice, if flagged
         # Deposits are not taken online yet, so there is never anything to refund.
         return Cancelled(status="cancelled", refund=None)
@@ -400,8 +414,12 @@ class BookingService:
                         Booking.updated_at: now,
                     }
                 ).where(Booking._meta.primary_key == booking["id"])
-                await record_event(
-                    "couple", "booking.rescheduled", current["reference"], "", client, now
+                await audit.record(
+                    AuditAction.BOOKING_RESCHEDULED,
+                    actor=COUPLE,
+                    booking=current["reference"],
+                    client=client,
+                    at=now,
                 )
                 await queue_flagged_change(current, now)  # tells the practice, if flagged
                 if current["status"] == "confirmed":

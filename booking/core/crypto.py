@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from booking.core.private_files import read_or_create_secret
-
-log = logging.getLogger("booking.core.crypto")
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -150,24 +144,6 @@ def key_id_of(token: str) -> str:
     if not separator or not KEY_ID.fullmatch(key_id):
         raise DecryptionError("The token is malformed.")
     return key_id
-
-
-def development_keyring(data_dir: Path) -> Keyring:
-    """The keyring in `data_dir/data_key`, generated once (mode 0600) when missing.
-
-    For development and tests only: production names its keys in the environment.
-    """
-    path = data_dir / "data_key"
-    value, created = read_or_create_secret(
-        path, lambda: f"{DEVELOPMENT_KEY_ID}:{Keyring.generate_key()}"
-    )
-    if created:
-        log.warning(
-            "Generated a development encryption key in %s. Intake answers encrypted with it "
-            "are lost if the file is lost; production must set its own keys.",
-            path,
-        )
-    return Keyring.parse(value)
 
 
 def _decode_key(encoded: str) -> bytes | None:

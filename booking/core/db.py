@@ -159,6 +159,8 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         import aiosqlite
         from piccolo.engine.sqlite import dict_factory
 
+        # A database nobody migrated yet is still created private, never by SQLite (0644).
+        private_empty_file(Path(self.path))
         connection = aiosqlite.connect(**self.connection_kwargs)
         connection._thread.daemon = True
         await connection
@@ -238,12 +240,8 @@ class _Lent:
 
 
 def sqlite_engine(path: str) -> LeanSQLiteEngine:
-    """An engine on the SQLite file `path`, created empty with mode 0600 if it is missing.
-
-    SQLite itself would create it 0644 (less the umask); its `-wal` and `-shm` files copy the
-    database file's mode, so all three stay private.
-    """
-    private_empty_file(Path(path))
+    """An engine on the SQLite file `path`; nothing is opened or created here (`migrate`
+    creates the file, privately: `prepare_sqlite`)."""
     return LeanSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT)
 
 
@@ -299,8 +297,14 @@ def make_engine(settings: Settings) -> ServiceEngine:
 
 
 def prepare_sqlite(engine: Engine[Any]) -> None:
-    """Switch the SQLite file to write-ahead logging (persistent, so once is enough)."""
+    """Create the SQLite file empty with mode 0600 if it is missing, and switch it to
+    write-ahead logging (persistent, so once is enough).
+
+    SQLite itself would create it 0644 (less the umask); its `-wal` and `-shm` files copy the
+    database file's mode, so all three stay private.
+    """
     if isinstance(engine, SQLiteEngine):
+        private_empty_file(Path(engine.path))
         with sqlite3.connect(engine.path) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
 

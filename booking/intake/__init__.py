@@ -3,7 +3,7 @@
 The pure parts are importable from here; files and their formats are described in each module.
 """
 
-from booking.core.crypto import DecryptionError, Keyring, development_keyring, key_id_of
+from booking.core.crypto import DecryptionError, Keyring, key_id_of
 from booking.intake.consents import (
     Consent,
     Resource,
@@ -40,7 +40,6 @@ __all__ = [
     "Section",
     "Support",
     "UnknownQuestionnaire",
-    "development_keyring",
     "key_id_of",
     "load_consents",
     "load_questionnaire",

@@ -14,8 +14,9 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from booking.audit.services import record_event
 from booking.bookings.tables import Booking, Partner
+from booking.core import audit
+from booking.core.audit import SYSTEM, AuditAction
 from booking.core.db import write_transaction
 from booking.core.timezones import Clock
 from booking.intake.tables import AnswerVersion
@@ -74,8 +75,12 @@ async def purge_expired_intakes(now: datetime, retention_days: int, batch: int =
             await Partner.update({Partner.answers: None}).where(Partner.booking.is_in(ids))
             await AnswerVersion.delete().where(AnswerVersion.booking.is_in(ids))
             for row in marked:
-                await record_event(
-                    "system", "intake.purged", row["reference"], "couple+partners", "", now
+                await audit.record(
+                    AuditAction.INTAKE_PURGED,
+                    actor=SYSTEM,
+                    booking=row["reference"],
+                    record="couple+partners",
+                    at=now,
                 )
         purged += len(marked)
 

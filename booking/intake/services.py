@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from booking.audit.services import record_event
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
 from booking.bookings.services import (
     cancel_reason_context,
@@ -14,6 +13,8 @@ from booking.bookings.services import (
     support_out,
 )
 from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.core import audit
+from booking.core.audit import SYSTEM, Actor, AuditAction
 from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
 from booking.core.errors import FieldError, NotFound, ValidationFailed
@@ -100,9 +101,20 @@ class PartnerIntakeService:
             if flagged:
                 changes[Booking.safety_flag] = True
             await Booking.update(changes).where(Booking._meta.primary_key == booking["id"])
-            action = "intake.replaced" if partner["intake_completed_at"] else "intake.submitted"
+            action = (
+                AuditAction.INTAKE_REPLACED
+                if partner["intake_completed_at"]
+                else AuditAction.INTAKE_SUBMITTED
+            )
             record = f"partner:{position} version {number}"
-            await record_event(f"partner:{position}", action, reference, record, client, now)
+            await audit.record(
+                action,
+                actor=Actor.partner(position),
+                booking=reference,
+                record=record,
+                client=client,
+                at=now,
+            )
             if flagged:  # the practice hears of it at once, in this transaction
                 await queue_practice_notice(
                     booking["id"], reference, "safety_alert", booking["sequence"], now
@@ -134,7 +146,9 @@ class PartnerIntakeService:
         return partner, booking
 
 
-async def resolve_safety_flag(reference: str, actor: str, now: datetime, client: str = "") -> bool:
+async def resolve_safety_flag(
+    reference: str, actor: Actor, now: datetime, client: str = ""
+) -> bool:
     """Clear the booking's and its partners' safety flags as resolved by staff `actor`
     ("staff:<id>"), audited; False (and nothing changed) when no flag is raised.
 
@@ -159,11 +173,18 @@ async def resolve_safety_flag(reference: str, actor: str, now: datetime, client:
             {
                 Booking.safety_flag: False,
                 Booking.safety_resolved_at: now,
-                Booking.safety_resolved_by: actor[:120],
+                Booking.safety_resolved_by: actor.label[:120],
                 Booking.updated_at: now,
             }
         ).where(Booking._meta.primary_key == booking["id"])
-        await record_event(actor, "safety.resolved", reference, "booking", client, now)
+        await audit.record(
+            AuditAction.SAFETY_RESOLVED,
+            actor=actor,
+            booking=reference,
+            record="booking",
+            client=client,
+            at=now,
+        )
     return True
 
 
@@ -194,7 +215,13 @@ async def rotate_intake_keys(keyring: Keyring, batch: int = 200) -> int:
                 rotated += await _rotate_booking(keyring, row)
         last_id = rows[-1]["id"]
     if rotated:
-        await record_event("system", "intake.reencrypted", "", f"{rotated} records", "", utc_now())
+        await audit.record(
+            AuditAction.INTAKE_REENCRYPTED,
+            actor=SYSTEM,
+            booking="",
+            record=f"{rotated} records",
+            at=utc_now(),
+        )
     return rotated
 
 

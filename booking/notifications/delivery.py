@@ -284,7 +284,7 @@ class Deliverer:
             rendered=render_email(context),
             ics=ics,
             method=method,
-            message_id=message_id_for(row["idempotency_key"], self.settings.domain),
+            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
             date=now,
         )
         return Outgoing(message, to_email)
@@ -313,7 +313,7 @@ class Deliverer:
             rendered=render_practice_notice(notice),
             ics=None,
             method=None,
-            message_id=message_id_for(row["idempotency_key"], self.settings.domain),
+            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
             date=self.clock(),
         )
         return Outgoing(message, alert.addr_spec)

@@ -177,11 +177,11 @@ def render_practice_notice(
     )
 
 
-def message_id_for(idempotency_key: str, domain: str) -> str:
+def message_id_for(dedupe_key: str, domain: str) -> str:
     """A Message-ID derived from the outbox key, so a resend of the same email keeps it."""
     if not domain or any(c.isspace() or c in "<>@" for c in domain):
         raise ValueError(f"not a domain: {domain!r}")
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:40]
     return f"<{digest}@{domain}>"
 
 

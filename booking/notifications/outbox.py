@@ -40,7 +40,8 @@ class Recipients:
         return (*PARTNERS, "therapist") if self.therapist else PARTNERS
 
 
-def idempotency_key(reference: str, kind: str, sequence: int, recipient: str) -> str:
+def dedupe_key(reference: str, kind: str, sequence: int, recipient: str) -> str:
+    """The outbox row's unique key: one message per booking, kind, sequence and recipient."""
     return f"{reference}:{kind}:{sequence}:{recipient}"
 
 
@@ -65,7 +66,7 @@ async def queue_messages(
             kind=kind,
             recipient=recipient,
             sequence=sequence,
-            idempotency_key=idempotency_key(reference, kind, sequence, recipient),
+            dedupe_key=dedupe_key(reference, kind, sequence, recipient),
             status="pending",
             due_at=now,
             next_attempt_at=now,
@@ -86,14 +87,14 @@ async def queue_practice_notice(
     a cancellation, are separate events and each gets its own row. The row is written once,
     with the change that causes it, so the key needs no other determinism.
     """
-    key = f"{idempotency_key(reference, kind, sequence, PRACTICE)}:{secrets.token_hex(8)}"
+    key = f"{dedupe_key(reference, kind, sequence, PRACTICE)}:{secrets.token_hex(8)}"
     await OutboxMessage.insert(
         OutboxMessage(
             booking=booking_id,
             kind=kind,
             recipient=PRACTICE,
             sequence=sequence,
-            idempotency_key=key,
+            dedupe_key=key,
             status="pending",
             due_at=now,
             next_attempt_at=now,
@@ -133,7 +134,7 @@ async def queue_reminders(
                 kind="reminder",
                 recipient=recipient,
                 sequence=sequence,
-                idempotency_key=idempotency_key(reference, "reminder", sequence, recipient),
+                dedupe_key=dedupe_key(reference, "reminder", sequence, recipient),
                 status="pending",
                 due_at=due,
                 next_attempt_at=due,

@@ -22,8 +22,9 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     # The calendar SEQUENCE the message speaks for (a new link's: the link's generation).
     sequence = Integer(default=0)
     # booking reference, kind, sequence and recipient: one message, whatever happens (a notice
-    # to the practice adds a random part: each is an event of its own).
-    idempotency_key = Varchar(length=120, unique=True)
+    # to the practice adds a random part: each is an event of its own). Not the API's
+    # Idempotency-Key (bookings' IdempotencyKey table): this one is the outbox's own.
+    dedupe_key = Varchar(length=120, unique=True)
     status = Varchar(length=10, default="pending")
     due_at = Timestamptz()
     next_attempt_at = Timestamptz()

@@ -119,6 +119,8 @@ def create_app(
         ),
         request_max_body_size=64 * 1024,
         debug=False,
+        # Given, so Litestar reads no LITESTAR_PDB from the environment (a debugger on error).
+        pdb_on_exception=False,
         logging_config=None,
     )
 

@@ -131,6 +131,10 @@ def measure(argv: list[str] | None) -> int:
         BOOKING_EMBEDDED_WORKER="0",
     )
     os.environ.pop("DATABASE_URL", None)
+    # The init step, as `booking init` would: settings only read the development secrets.
+    from booking.core.settings import initialise_from_env
+
+    initialise_from_env()
 
     # Imported only now: the service reads its settings from the environment on import.
     from tests.benchmarks import report, runner

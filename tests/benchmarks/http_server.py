@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from booking.core.settings import initialise_from_env
 from tests.benchmarks.stats import Summary, summarize
 
 READY_TIMEOUT = 60.0
@@ -67,6 +68,7 @@ async def serve(env: Mapping[str, str], log_path: Path) -> AsyncIterator[str]:
         PYTHONUNBUFFERED="1",
     )
     environ.update(env)
+    initialise_from_env(environ)  # `booking init` on the server's data directory
     command = [booking_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:

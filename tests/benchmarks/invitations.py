@@ -38,7 +38,7 @@ from booking.core.crypto import Keyring
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
 from booking.notifications.messages import message_id_for
-from booking.notifications.outbox import PARTNERS, idempotency_key
+from booking.notifications.outbox import PARTNERS, dedupe_key
 from booking.notifications.tables import OutboxMessage
 from booking.piccolo_app import use_engine
 from booking.web.app import create_app
@@ -281,7 +281,7 @@ def dramatiq_command() -> list[str]:
 
     return [
         sys.executable,
-        *("-m", "dramatiq", "booking.worker_process"),
+        *("-m", "dramatiq", "booking.worker_process:setup"),
         *("--processes", "1", "--threads", str(WORKER_THREADS), "--queues", QUEUE),
     ]
 
@@ -614,7 +614,7 @@ async def _measure(
         result.commit_seconds = max(posted.answered_at) - min(posted.answered_at)
     answered = dict(zip(posted.references, posted.answered_at, strict=True))
     wanted = {
-        message_id_for(idempotency_key(reference, "invitation", 0, who), domain)
+        message_id_for(dedupe_key(reference, "invitation", 0, who), domain)
         for reference in answered
         for who in PARTNERS
     }
@@ -650,7 +650,7 @@ async def _read_outbox(
     """Per-message figures from the outbox rows of the measured bookings and the arrivals."""
     rows = await OutboxMessage.select(
         OutboxMessage.booking.reference.as_alias("reference"),
-        OutboxMessage.idempotency_key,
+        OutboxMessage.dedupe_key,
         OutboxMessage.status,
         OutboxMessage.created_at,
         OutboxMessage.relayed_at,
@@ -669,7 +669,7 @@ async def _read_outbox(
         created = row["created_at"].timestamp()
         if row["relayed_at"] is not None:
             handoff.append(row["relayed_at"].timestamp() - created)
-        message_id = message_id_for(row["idempotency_key"], domain)
+        message_id = message_id_for(row["dedupe_key"], domain)
         arrival = first_arrival.get(message_id)
         if arrival is None:
             continue

@@ -868,7 +868,7 @@ def invitations_section(results: runner.Results) -> list[str]:
         f"{invitations.CONCURRENCY}, the real clock), with BROKER_URL on Redis; one worker "
         f"process, `python -m booking worker --processes 1 --threads "
         f"{invitations.WORKER_THREADS}` (should that fail to start, the Dramatiq command it "
-        "runs, `python -m dramatiq booking.worker_process` with the same options; the "
+        "runs, `python -m dramatiq booking.worker_process:setup` with the same options; the "
         "notes under the tables say which ran), on the same database with the same "
         "BOOKING_SECRET_KEY, BOOKING_DATA_KEY and PUBLIC_BASE_URL, OUTBOX_POLL_SECONDS="
         f"{invitations.POLL_SECONDS}, LOG_LEVEL=WARNING, and SMTP_URL on an aiosmtpd server in "

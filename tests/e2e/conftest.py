@@ -60,7 +60,7 @@ def _ready(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`booking migrate`, `booking demo`, then `booking serve` on a free port."""
+    """`booking init`, `booking migrate`, `booking demo`, then `booking serve` on a free port."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
@@ -76,7 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         LOG_LEVEL="WARNING",
     )
-    for command in ("migrate", "demo"):
+    for command in ("init", "migrate", "demo"):
         subprocess.run([BIN / "booking", command], env=env, check=True, capture_output=True)
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(

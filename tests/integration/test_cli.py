@@ -23,6 +23,7 @@ def run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 
 def test_migrate_then_demo_twice_seeds_the_practice_once(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
     assert run(tmp_path, "migrate").returncode == 0
     first = run(tmp_path, "demo")
     second = run(tmp_path, "demo")
@@ -70,6 +71,7 @@ def test_bad_configuration_stops_with_a_message_naming_it(
 
 
 def test_feed_commands_give_rotate_and_switch_invitations(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
     assert run(tmp_path, "migrate").returncode == 0
     assert run(tmp_path, "demo").returncode == 0
 
@@ -101,6 +103,7 @@ async def test_rotate_keys_and_sweep_as_an_operator_runs_them(tmp_path: Path) ->
     from booking.web.app import create_app
     from tests.factories import booking_request
 
+    assert run(tmp_path, "init").returncode == 0
     assert run(tmp_path, "migrate").returncode == 0
     assert run(tmp_path, "demo").returncode == 0
     settings = Settings.from_env(

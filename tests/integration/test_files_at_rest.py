@@ -1,7 +1,8 @@
 """What the service leaves on disk is readable by its own user only, whatever the umask.
 
 Each step runs as an operator runs it, in a process of its own with the umask under test:
-the first use of the settings, `booking migrate`, and the first start of the service.
+`booking init` (the only step that writes secrets), `booking migrate`, and the first start
+of the service; `booking check` in between writes nothing.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ def test_every_file_the_service_creates_is_private_from_the_start(
 ) -> None:
     data_dir = tmp_path / "var"
 
-    run(data_dir, umask, *BOOKING, "check")
-    after_settings = modes(data_dir)
+    run(data_dir, umask, *BOOKING, "init")
+    after_init = modes(data_dir)
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    run(data_dir, umask, *BOOKING, "check")
+    assert modes(data_dir) == after_init
 
     run(data_dir, umask, *BOOKING, "migrate")
     after_migrate = modes(data_dir)
@@ -75,7 +78,7 @@ def test_every_file_the_service_creates_is_private_from_the_start(
     started = run(data_dir, umask, sys.executable, "-c", FIRST_START)
     while_running: dict[str, int] = json.loads(started.stdout.strip().splitlines()[-1])
 
-    assert after_settings == {"secret_key": 0o600}
+    assert after_init == {"secret_key": 0o600, "data_key": 0o600}
     assert after_migrate["booking.sqlite3"] == 0o600
     assert {"booking.sqlite3", "booking.sqlite3-wal", "booking.sqlite3-shm", "data_key"} <= set(
         while_running

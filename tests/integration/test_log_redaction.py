@@ -234,7 +234,7 @@ def test_the_servers_access_log_keeps_no_token_and_names_no_server(
         LOG_LEVEL="DEBUG",
     )
     booking = [sys.executable, "-m", "booking"]
-    for command in (["migrate"], ["demo"]):
+    for command in (["init"], ["migrate"], ["demo"]):
         subprocess.run([*booking, *command], env=env, check=True, capture_output=True)
     feed_url = subprocess.run(
         [*booking, "feed", "url", "amara-okafor"], env=env, check=True, capture_output=True

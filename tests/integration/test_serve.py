@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from booking.audit.tables import AuditEvent
+from booking.core.audit import AuditEvent
 from booking.core.clients import address_digest
+from booking.core.datadir import initialise
 from booking.core.ratelimit import RateLimitHit
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
@@ -36,7 +37,9 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def serving(database: Database, data_dir: Path, **env: str) -> AsyncIterator[str]:
-    """`booking serve` on a free port on the test's database; yields its base URL."""
+    """`booking serve` on a free port on the test's database (its data directory through the
+    init step); yields its base URL."""
+    initialise(data_dir, secret_key=False)
     port = _free_port()
     environment = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_SECRET_KEY": SECRET}
     environment.pop("DATABASE_URL", None)

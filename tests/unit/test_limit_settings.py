@@ -9,6 +9,7 @@ import pytest
 from booking.core.settings import Settings, SettingsError
 
 
+@pytest.mark.usefixtures("initialised")
 def test_by_default_no_proxy_is_trusted_and_the_limits_are_small(tmp_path: Path) -> None:
     settings = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)})
 
@@ -19,6 +20,7 @@ def test_by_default_no_proxy_is_trusted_and_the_limits_are_small(tmp_path: Path)
     assert settings.bookings_per_address_per_day == 6
 
 
+@pytest.mark.usefixtures("initialised")
 def test_trusted_proxies_are_addresses_and_networks(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {"BOOKING_DATA_DIR": str(tmp_path), "TRUSTED_PROXIES": " 10.0.0.5, 192.168.0.0/24,::1 "}

@@ -9,6 +9,7 @@ import pytest
 from booking.core.settings import Settings, SettingsError
 
 
+@pytest.mark.usefixtures("initialised")
 def test_no_environment_means_development_on_sqlite_in_var(tmp_path: Path) -> None:
     settings = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)})
     assert settings.env == "development"
@@ -18,6 +19,7 @@ def test_no_environment_means_development_on_sqlite_in_var(tmp_path: Path) -> No
     assert settings.practice_timezone == "America/Toronto"
 
 
+@pytest.mark.usefixtures("initialised")
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     first = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).secret_key
     second = Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).secret_key
@@ -105,6 +107,7 @@ def test_printed_settings_show_no_secret_and_no_password(tmp_path: Path) -> None
         assert "practice_timezone='America/Toronto'" in shown
 
 
+@pytest.mark.usefixtures("initialised")
 def test_intake_retention_defaults_to_180_days(tmp_path: Path) -> None:
     assert Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path)}).intake_retention_days == 180
 
@@ -117,6 +120,7 @@ def test_a_retention_period_that_is_not_a_positive_number_of_days_is_refused(
         Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), "INTAKE_RETENTION_DAYS": days})
 
 
+@pytest.mark.usefixtures("initialised")
 def test_the_practice_alert_address_defaults_to_intake_at_the_public_host(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {"BOOKING_DATA_DIR": str(tmp_path), "PUBLIC_BASE_URL": "https://book.example.org"}
@@ -141,6 +145,7 @@ def test_a_mail_setting_must_be_exactly_one_address(
         Settings.from_env({"BOOKING_DATA_DIR": str(tmp_path), variable: value})
 
 
+@pytest.mark.usefixtures("initialised")
 def test_a_practice_name_with_a_comma_still_makes_one_sender(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from booking.audit.tables import AuditEvent
 from booking.bookings.services import partner_context
 from booking.bookings.tables import Booking, Partner
+from booking.core.audit import Actor, AuditEvent
 from booking.core.errors import NotFound
 from booking.core.settings import get_settings
 from booking.intake.services import resolve_safety_flag
@@ -135,7 +135,7 @@ async def test_staff_resolving_clears_both_flags_and_is_audited(
     await submit(client, reference, FLAGGED)
     clock.now += timedelta(hours=2)
 
-    assert await resolve_safety_flag(reference, "staff:7", clock.now, "192.0.2.1") is True
+    assert await resolve_safety_flag(reference, Actor.staff(7), clock.now, "192.0.2.1") is True
 
     assert await flags(reference) == (False, [False, False])
     resolved = await Booking.select(Booking.safety_resolved_at, Booking.safety_resolved_by).first()
@@ -150,7 +150,7 @@ async def test_staff_resolving_clears_both_flags_and_is_audited(
     kept = await AnswerVersion.select(AnswerVersion.safety_flag).where(AnswerVersion.position == 2)
     assert kept == [{"safety_flag": True}]
     # Nothing left to resolve; a safe answer keeps it clear, a new disclosure raises it again.
-    assert await resolve_safety_flag(reference, "staff:7", clock.now) is False
+    assert await resolve_safety_flag(reference, Actor.staff(7), clock.now) is False
     await submit(client, reference, SAFE)
     assert await flags(reference) == (False, [False, False])
     await submit(client, reference, FLAGGED)
@@ -159,7 +159,7 @@ async def test_staff_resolving_clears_both_flags_and_is_audited(
 
 async def test_resolving_an_unknown_booking_is_not_found(database: Database) -> None:
     with pytest.raises(NotFound):
-        await resolve_safety_flag("ZZZZ-ZZZZ", "staff:1", NOW)
+        await resolve_safety_flag("ZZZZ-ZZZZ", Actor.staff(1), NOW)
 
 
 async def test_submissions_at_the_same_moment_are_both_kept_in_order(

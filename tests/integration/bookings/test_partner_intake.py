@@ -7,8 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from booking.audit.tables import AuditEvent
 from booking.bookings.tables import Booking, Partner
+from booking.core.audit import AuditEvent
 from tests.factories import ALL_CONSENTS, DISTINCTIVE, booking_request, partner_answers
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_10, Practice, intake_token, manage_token

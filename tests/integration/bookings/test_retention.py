@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from booking.audit.tables import AuditEvent
 from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
+from booking.core.audit import AuditEvent
 from booking.core.db import close_pool, sqlite_engine
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import utc_now
@@ -240,6 +240,7 @@ async def test_the_in_process_worker_purges_when_it_starts(
 
 
 async def test_booking_purge_says_how_many_and_purges_once(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
     assert run(tmp_path, "migrate").returncode == 0
     engine = sqlite_engine(str(tmp_path / "booking.sqlite3"))
     use_engine(engine)

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from booking.audit.tables import AuditEvent
+from booking.core.audit import AuditEvent
 from booking.notifications.tables import OutboxMessage
 from tests.factories import ALL_CONSENTS, booking_request, partner_answers
 from tests.fixtures.databases import Database

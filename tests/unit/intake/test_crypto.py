@@ -12,13 +12,21 @@ import pytest
 from booking.core.crypto import (
     DecryptionError,
     Keyring,
-    development_keyring,
     key_id_of,
 )
+from booking.core.datadir import initialise
+from booking.core.settings import Settings
 
 CONTEXT = "intake:B123:partner:1"
 KEY_A = base64.b64encode(bytes(range(32))).decode()
 KEY_B = base64.b64encode(bytes(range(100, 132))).decode()
+
+
+def development_keyring(data_dir: Path) -> Keyring:
+    """The init step run on `data_dir` (its keyring only), then the keyring as settings read it."""
+    initialise(data_dir, secret_key=False)
+    environ = {"BOOKING_DATA_DIR": str(data_dir), "BOOKING_SECRET_KEY": "s" * 40}
+    return Settings.from_env(environ).keyring()
 
 
 def keyring(*entries: str) -> Keyring:
@@ -207,7 +215,7 @@ def test_development_key_is_generated_once_with_owner_only_access(
 ) -> None:
     data_dir = tmp_path / "var"
 
-    with caplog.at_level(logging.WARNING, logger="booking.core.crypto"):
+    with caplog.at_level(logging.WARNING, logger="booking.core.datadir"):
         first = development_keyring(data_dir)
     token = first.encrypt(b"kept", CONTEXT)
     second = development_keyring(data_dir)

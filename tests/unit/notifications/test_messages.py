@@ -404,7 +404,7 @@ def test_a_naive_date_is_refused() -> None:
         compose(date=datetime(2026, 12, 1, 9, 30))
 
 
-def test_the_message_id_follows_the_idempotency_key() -> None:
+def test_the_message_id_follows_the_dedupe_key() -> None:
     first = message_id_for("invitation:K7P2QX:0:ann", "practice.example.org")
 
     assert first == message_id_for("invitation:K7P2QX:0:ann", "practice.example.org")

@@ -2,8 +2,10 @@
 SMTP server that refuses.
 
 A test that breaks or kills something around the broker starts its own redis-server on a free
-port (the shared TEST_REDIS_URL server is not the test's to stop), so it needs no
-configuration; the SMTP error tests run on the `delivering` fixture's brokers.
+port (the shared TEST_REDIS_URL server is not the test's to stop). Those tests run when
+TEST_REDIS_SERVER names the redis-server binary (or is 1: the one on PATH), as CI sets it;
+otherwise they are deselected at collection, as the PostgreSQL suites are without
+TEST_DATABASE_URL. The SMTP error tests run on the `delivering` fixture's brokers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import dramatiq
 import pytest
 import redis
 
+from booking.core.datadir import initialise
 from booking.core.settings import Settings
 from booking.notifications.tables import OutboxMessage
 from booking.worker import OutboxWorker, make_broker
@@ -36,6 +39,26 @@ from tests.mailserver import Received, free_port
 from tests.waiting import eventually
 
 BOOKING = [sys.executable, "-m", "booking"]
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER") or None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without TEST_REDIS_SERVER, deselect the tests that start a redis-server of their own."""
+    if REDIS_SERVER is not None:
+        return
+    needing = [item for item in items if "redis_server" in getattr(item, "fixturenames", ())]
+    if needing:
+        config.hook.pytest_deselected(items=needing)
+        items[:] = [item for item in items if item not in needing]
+
+
+def redis_server_executable() -> str:
+    """The binary TEST_REDIS_SERVER names; a configured binary that is missing fails the test."""
+    assert REDIS_SERVER is not None, "TEST_REDIS_SERVER is not set"
+    executable = shutil.which("redis-server") if REDIS_SERVER == "1" else REDIS_SERVER
+    if not executable or not Path(executable).is_file():
+        raise AssertionError(f"TEST_REDIS_SERVER={REDIS_SERVER} names no redis-server binary")
+    return executable
 
 
 class RedisServer:
@@ -59,8 +82,7 @@ class RedisServer:
     def start(self, within: float = 10.0) -> None:
         """Start on the same port as before and return once it answers PING."""
         assert self.process is None, "redis-server is already running"
-        executable = shutil.which("redis-server")
-        assert executable, "redis-server is not installed"
+        executable = redis_server_executable()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         with self.log.open("wb") as log:
@@ -139,7 +161,7 @@ async def outbox_rows(kind: str | None = "invitation") -> list[dict[str, Any]]:
         OutboxMessage.booking.reference.as_alias("reference"),
         OutboxMessage.kind,
         OutboxMessage.recipient,
-        OutboxMessage.idempotency_key,
+        OutboxMessage.dedupe_key,
         OutboxMessage.status,
         OutboxMessage.attempts,
         OutboxMessage.last_error,
@@ -181,7 +203,8 @@ def message_ids(received: list[Received]) -> Counter[str]:
 
 def command_env(database: Database, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `booking` process on the test's database: the SQLite file in
-    `data_dir`, or DATABASE_URL on PostgreSQL."""
+    `data_dir`, or DATABASE_URL on PostgreSQL; `data_dir` has been through the init step."""
+    initialise(data_dir)
     env = {**os.environ, "BOOKING_ENV": "development", "BOOKING_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
     if database.url is not None:

@@ -68,7 +68,7 @@ async def assert_all_delivered_once(smtp: MailServer, settings: Settings, count:
     assert len(received) >= count, f"{len(received)} of {count} messages arrived"
     rows = await outbox_when(all_sent)
     assert len(rows) == count
-    expected = {message_id_for(r["idempotency_key"], settings.domain) for r in rows}
+    expected = {message_id_for(r["dedupe_key"], settings.domain) for r in rows}
     assert message_ids(smtp.received) == dict.fromkeys(expected, 1)
 
 

@@ -96,7 +96,7 @@ async def test_a_temporary_refusal_is_retried_after_the_backoff_and_sent_once(
     rows = await outbox_when(all_sent)
     retried = next(r for r in rows if r["id"] == deferred["id"])
     assert retried["attempts"] == 2
-    expected = {message_id_for(r["idempotency_key"], delivering.settings.domain) for r in rows}
+    expected = {message_id_for(r["dedupe_key"], delivering.settings.domain) for r in rows}
     assert message_ids(smtp.received) == dict.fromkeys(expected, 1)
     assert smtp.attempts == 3  # two first tries, one retry: nothing sent twice
 
@@ -137,7 +137,7 @@ async def test_a_permanent_refusal_waits_for_the_operator_and_a_redrive_sends_it
 
     received = await delivering.wait_for(2)
     rows = await outbox_when(all_sent)
-    expected = {message_id_for(r["idempotency_key"], delivering.settings.domain) for r in rows}
+    expected = {message_id_for(r["dedupe_key"], delivering.settings.domain) for r in rows}
     assert message_ids(received) == dict.fromkeys(expected, 1)
     assert smtp.attempts == 3
     listing = await operator(database, tmp_path, "outbox", "failed")

@@ -5,7 +5,7 @@ out.
 The one window where a resend cannot be avoided: the SMTP server has answered 250 (it took the
 message) and the worker dies before it records the row as sent. The outbox still says
 `pending`, so the next worker sends the message again. That resend carries the same
-Message-ID: it is derived from the row's idempotency key (`message_id_for`), not drawn at
+Message-ID: it is derived from the row's dedupe key (`message_id_for`), not drawn at
 random, so mail systems and clients can recognise the duplicate. This test kills the worker
 outside that window (its two delivery threads each hold a message the server has not answered,
 and each recorded its previous message before taking the next), so every message must arrive
@@ -116,7 +116,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
 
     rows = await outbox_rows(kind=None)
     assert statuses(rows) == {"pending": 2 * BOOKINGS}
-    expected = {message_id_for(r["idempotency_key"], settings.domain) for r in rows}
+    expected = {message_id_for(r["dedupe_key"], settings.domain) for r in rows}
     assert len(expected) == len(rows)
     env = worker_env(settings, database, redis_server, tmp_path / "worker")
 
@@ -156,4 +156,4 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     # Each row's message carries the Message-ID of its key, and the row records it: a resend
     # from the window after the server's 250 would carry the very same one.
     for row in rows:
-        assert row["message_id"] == message_id_for(row["idempotency_key"], settings.domain)
+        assert row["message_id"] == message_id_for(row["dedupe_key"], settings.domain)
