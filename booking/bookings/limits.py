@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from piccolo.columns.combination import WhereRaw
 
+from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
 from booking.core.db import LockSpace, lock
 from booking.core.errors import BookingLimitReached
@@ -44,7 +45,9 @@ async def check_booking_limits(
     from_address = Booking.client_digest == digest
     if needs_deposit:
         holds = await Booking.count().where(
-            from_address & (Booking.status == "pending_payment") & (Booking.hold_expires_at > now)
+            from_address
+            & (Booking.status == BookingStatus.PENDING_PAYMENT)
+            & (Booking.hold_expires_at > now)
         )
         if holds >= settings.holds_per_address:
             raise BookingLimitReached(
@@ -69,8 +72,8 @@ async def live_bookings_with_email(email: str, now: datetime) -> int:
         )
         & (Booking.starts_at > now)
         & (
-            (Booking.status == "confirmed")
-            | ((Booking.status == "pending_payment") & (Booking.hold_expires_at > now))
+            (Booking.status == BookingStatus.CONFIRMED)
+            | ((Booking.status == BookingStatus.PENDING_PAYMENT) & (Booking.hold_expires_at > now))
         )
     )
     return int(count)

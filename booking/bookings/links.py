@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from booking.audit.services import record_event
-from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.bookings.statuses import LIVE_STATUSES, PARTNERS, MessageKind, Recipient
+from booking.bookings.tables import Booking, Partner
 from booking.core.db import write_transaction
 from booking.core.errors import NotFound, TooLate, ValidationFailed
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
 from booking.core.tokens import token_hash
-from booking.notifications.outbox import PARTNERS, queue_messages
+from booking.notifications.outbox import queue_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +64,20 @@ class LinkService:
             if partner is None:
                 generation = await self._next_manage_generation(booking["id"], reference)
                 await queue_messages(
-                    booking["id"], reference, "new_manage_link", generation, PARTNERS, now
+                    booking["id"], reference, MessageKind.NEW_MANAGE_LINK, generation, PARTNERS, now
                 )
             else:
                 if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
                     raise TooLate("This booking's intake links no longer open.")
                 generation = await self._next_intake_generation(booking["id"], reference, partner)
-                recipients = [f"partner:{partner}"]
+                recipients = [Recipient.partner(partner)]
                 await queue_messages(
-                    booking["id"], reference, "new_intake_link", generation, recipients, now
+                    booking["id"],
+                    reference,
+                    MessageKind.NEW_INTAKE_LINK,
+                    generation,
+                    recipients,
+                    now,
                 )
             record = "manage link" if partner is None else f"partner:{partner} intake link"
             await record_event(actor, "link.revoked", reference, record, client, now)

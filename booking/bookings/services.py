@@ -30,7 +30,8 @@ from booking.bookings.schemas import (
     SupportOut,
     SupportResource,
 )
-from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
+from booking.bookings.statuses import LIVE_STATUSES, BookingStatus, MessageKind
+from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
@@ -213,7 +214,7 @@ class BookingService:
                 reference=reference,
                 therapist=therapist["id"],
                 consultation_type=kind["id"],
-                status="pending_payment" if needs_deposit else "confirmed",
+                status=BookingStatus.PENDING_PAYMENT if needs_deposit else BookingStatus.CONFIRMED,
                 mode=clean.mode,
                 starts_at=clean.starts_at,
                 ends_at=clean.ends_at,
@@ -269,15 +270,15 @@ class BookingService:
                 )
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
         if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
-            await queue_practice_notice(booking_id, reference, "safety_alert", 0, now)
+            await queue_practice_notice(booking_id, reference, MessageKind.SAFETY_ALERT, 0, now)
         if not needs_deposit:
-            await self._announce(booking_id, reference, "invitation", 0, therapist, now)
+            await self._announce(booking_id, reference, MessageKind.INVITATION, 0, therapist, now)
             await queue_reminders(
                 booking_id, reference, 0, clean.starts_at, self.reminder_lead, now
             )
         return BookingCreated(
             reference=reference,
-            status="pending_payment" if needs_deposit else "confirmed",
+            status=BookingStatus.PENDING_PAYMENT if needs_deposit else BookingStatus.CONFIRMED,
             start=rfc3339(clean.starts_at.astimezone(clean.viewer_timezone)),
             end=rfc3339(clean.ends_at.astimezone(clean.viewer_timezone)),
             therapist=therapist["slug"],
@@ -329,13 +330,13 @@ class BookingService:
         async with write_transaction():
             now = self.clock()
             current = await _reload(booking["id"])
-            if current["status"] == "cancelled":
-                return Cancelled(status="cancelled", refund=None)
+            if current["status"] == BookingStatus.CANCELLED:
+                return Cancelled(status=BookingStatus.CANCELLED, refund=None)
             if effective_status(current, now) not in LIVE_STATUSES or now >= current["starts_at"]:
                 raise TooLate("This booking can no longer be cancelled.")
             await Booking.update(
                 {
-                    Booking.status: "cancelled",
+                    Booking.status: BookingStatus.CANCELLED,
                     Booking.cancelled_at: now,
                     Booking.cancel_reason_encrypted: self.keyring.encrypt(
                         reason.strip().encode("utf-8"), cancel_reason_context(current["reference"])
@@ -347,12 +348,14 @@ class BookingService:
                 }
             ).where(Booking._meta.primary_key == booking["id"])
             await drop_pending_reminders(booking["id"])
-            if current["status"] == "confirmed":  # an unpaid hold was never in a calendar
+            if (
+                current["status"] == BookingStatus.CONFIRMED
+            ):  # an unpaid hold was never in a calendar
                 therapist = await _therapist(current["therapist"])
                 await self._announce(
                     booking["id"],
                     current["reference"],
-                    "cancellation",
+                    MessageKind.CANCELLATION,
                     current["sequence"] + 1,
                     therapist,
                     now,
@@ -360,7 +363,7 @@ class BookingService:
             await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
             await queue_flagged_change(current, now)  # tells the practice, if flagged
         # Deposits are not taken online yet, so there is never anything to refund.
-        return Cancelled(status="cancelled", refund=None)
+        return Cancelled(status=BookingStatus.CANCELLED, refund=None)
 
     async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
         """Move the booking to another offered time with the same therapist."""
@@ -404,12 +407,12 @@ class BookingService:
                     "couple", "booking.rescheduled", current["reference"], "", client, now
                 )
                 await queue_flagged_change(current, now)  # tells the practice, if flagged
-                if current["status"] == "confirmed":
+                if current["status"] == BookingStatus.CONFIRMED:
                     sequence = current["sequence"] + 1
                     reference = current["reference"]
                     await drop_pending_reminders(booking["id"])
                     await self._announce(
-                        booking["id"], reference, "update", sequence, therapist, now
+                        booking["id"], reference, MessageKind.UPDATE, sequence, therapist, now
                     )
                     await queue_reminders(
                         booking["id"], reference, sequence, new_start, self.reminder_lead, now
@@ -422,7 +425,7 @@ class BookingService:
         self,
         booking_id: int,
         reference: str,
-        kind: str,
+        kind: MessageKind,
         sequence: int,
         therapist: dict[str, Any],
         now: datetime,
@@ -485,23 +488,24 @@ class BookingService:
             refund_on_cancel=None,
             timezone=tz.key,
             hold_expires_at=rfc3339(booking["hold_expires_at"])
-            if status == "pending_payment" and booking["hold_expires_at"]
+            if status == BookingStatus.PENDING_PAYMENT and booking["hold_expires_at"]
             else None,
         )
 
 
-def effective_status(booking: dict[str, Any], now: datetime) -> str:
+def effective_status(booking: dict[str, Any], now: datetime) -> BookingStatus:
     """The status as of `now`: an unpaid hold past its time is expired, swept or not."""
     hold_end = booking["hold_expires_at"]
-    if booking["status"] == "pending_payment" and (hold_end is None or hold_end <= now):
-        return "expired"
-    return str(booking["status"])
+    status = BookingStatus(booking["status"])
+    if status is BookingStatus.PENDING_PAYMENT and (hold_end is None or hold_end <= now):
+        return BookingStatus.EXPIRED
+    return status
 
 
 def _check_reschedulable(booking: dict[str, Any], kind: dict[str, Any], now: datetime) -> None:
     status = effective_status(booking, now)
     if status not in LIVE_STATUSES:
-        raise TooLate(f"A {status.replace('_', ' ')} booking cannot be moved.")
+        raise TooLate(f"A {status.label} booking cannot be moved.")
     cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
     if now > cutoff:
         hours = kind["reschedule_cutoff_hours"]
@@ -557,9 +561,9 @@ async def expire_overdue_holds(
     The database constraint cannot see the clock: an overdue hold still counts as live to it
     until its status changes, so the booking transaction changes it first.
     """
-    await Booking.update({Booking.status: "expired", Booking.updated_at: now}).where(
+    await Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now}).where(
         (Booking.therapist == therapist_id)
-        & (Booking.status == "pending_payment")
+        & (Booking.status == BookingStatus.PENDING_PAYMENT)
         & (Booking.hold_expires_at <= now)
         & (Booking.starts_at >= starts_at - timedelta(days=1))
         & (Booking.starts_at < blocked_until)
@@ -586,8 +590,10 @@ async def sweep_expired_holds(now: datetime) -> int:
     """Expire every unpaid hold past its time; returns how many."""
     async with write_transaction():
         expired = await (
-            Booking.update({Booking.status: "expired", Booking.updated_at: now})
-            .where((Booking.status == "pending_payment") & (Booking.hold_expires_at <= now))
+            Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now})
+            .where(
+                (Booking.status == BookingStatus.PENDING_PAYMENT) & (Booking.hold_expires_at <= now)
+            )
             .returning(Booking._meta.primary_key)
         )
     return len(expired)

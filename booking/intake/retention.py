@@ -15,6 +15,7 @@ import threading
 from datetime import datetime, timedelta
 
 from booking.audit.services import record_event
+from booking.bookings.statuses import NEVER_TOOK_PLACE
 from booking.bookings.tables import Booking, Partner
 from booking.core.db import write_transaction
 from booking.core.timezones import Clock
@@ -22,8 +23,6 @@ from booking.intake.tables import AnswerVersion
 
 log = logging.getLogger("booking.retention")
 
-# Consultations that never took place; confirmed and completed ones keep their intake.
-NEVER_TOOK_PLACE = ("cancelled", "expired", "no_show")
 PURGE_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(minutes=10)
 BATCH = 200

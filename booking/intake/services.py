@@ -13,7 +13,8 @@ from booking.bookings.services import (
     partner_context,
     support_out,
 )
-from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.bookings.statuses import LIVE_STATUSES, MessageKind
+from booking.bookings.tables import Booking, Partner
 from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
 from booking.core.errors import FieldError, NotFound, ValidationFailed
@@ -105,7 +106,7 @@ class PartnerIntakeService:
             await record_event(f"partner:{position}", action, reference, record, client, now)
             if flagged:  # the practice hears of it at once, in this transaction
                 await queue_practice_notice(
-                    booking["id"], reference, "safety_alert", booking["sequence"], now
+                    booking["id"], reference, MessageKind.SAFETY_ALERT, booking["sequence"], now
                 )
         # Support answers the answers just given; an earlier flag is the staff's to follow up.
         return PartnerIntakeDone(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
 from booking.core.errors import NotFound
 from booking.core.settings import Settings
@@ -62,7 +63,7 @@ class FeedService:
             Booking.select(Booking._meta.primary_key)
             .where(
                 (Booking.therapist == therapist["id"])
-                & (Booking.status == "confirmed")
+                & (Booking.status == BookingStatus.CONFIRMED)
                 & (Booking.starts_at >= now - FEED_PAST)
             )
             .order_by(Booking.starts_at)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.core.db import bound, write_transaction
 from booking.notifications.tables import OutboxMessage
 
@@ -22,12 +23,6 @@ from booking.notifications.tables import OutboxMessage
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
-PARTNERS = ("partner:1", "partner:2")
-PRACTICE = "practice"
-# Notices to the practice (PRACTICE_ALERT_EMAIL): each is sent, whatever happened since.
-NOTICE_KINDS = ("safety_alert", "flagged_change")
-# A renewed link, to its holder; the row's sequence is the link's generation.
-LINK_KINDS = ("new_manage_link", "new_intake_link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +31,11 @@ class Recipients:
 
     therapist: bool
 
-    def all(self) -> tuple[str, ...]:
-        return (*PARTNERS, "therapist") if self.therapist else PARTNERS
+    def all(self) -> tuple[Recipient, ...]:
+        return (*PARTNERS, Recipient.THERAPIST) if self.therapist else PARTNERS
 
 
-def idempotency_key(reference: str, kind: str, sequence: int, recipient: str) -> str:
+def idempotency_key(reference: str, kind: MessageKind, sequence: int, recipient: Recipient) -> str:
     return f"{reference}:{kind}:{sequence}:{recipient}"
 
 
@@ -53,9 +48,9 @@ def retry_delay(attempts: int) -> timedelta:
 async def queue_messages(
     booking_id: int,
     reference: str,
-    kind: str,
+    kind: MessageKind,
     sequence: int,
-    recipients: Iterable[str],
+    recipients: Iterable[Recipient],
     now: datetime,
 ) -> None:
     """One row per recipient for a booking change (inside the caller's transaction)."""
@@ -78,7 +73,7 @@ async def queue_messages(
 
 
 async def queue_practice_notice(
-    booking_id: int, reference: str, kind: str, sequence: int, now: datetime
+    booking_id: int, reference: str, kind: MessageKind, sequence: int, now: datetime
 ) -> None:
     """One notice to the practice (inside the caller's transaction).
 
@@ -86,12 +81,12 @@ async def queue_practice_notice(
     a cancellation, are separate events and each gets its own row. The row is written once,
     with the change that causes it, so the key needs no other determinism.
     """
-    key = f"{idempotency_key(reference, kind, sequence, PRACTICE)}:{secrets.token_hex(8)}"
+    key = f"{idempotency_key(reference, kind, sequence, Recipient.PRACTICE)}:{secrets.token_hex(8)}"
     await OutboxMessage.insert(
         OutboxMessage(
             booking=booking_id,
             kind=kind,
-            recipient=PRACTICE,
+            recipient=Recipient.PRACTICE,
             sequence=sequence,
             idempotency_key=key,
             status="pending",
@@ -107,7 +102,11 @@ async def queue_flagged_change(booking: dict[str, Any], now: datetime) -> None:
     `booking` is its row as read before the change, which raises its SEQUENCE by one."""
     if booking["safety_flag"]:
         await queue_practice_notice(
-            booking["id"], booking["reference"], "flagged_change", booking["sequence"] + 1, now
+            booking["id"],
+            booking["reference"],
+            MessageKind.FLAGGED_CHANGE,
+            booking["sequence"] + 1,
+            now,
         )
 
 
@@ -130,10 +129,12 @@ async def queue_reminders(
         *[
             OutboxMessage(
                 booking=booking_id,
-                kind="reminder",
+                kind=MessageKind.REMINDER,
                 recipient=recipient,
                 sequence=sequence,
-                idempotency_key=idempotency_key(reference, "reminder", sequence, recipient),
+                idempotency_key=idempotency_key(
+                    reference, MessageKind.REMINDER, sequence, recipient
+                ),
                 status="pending",
                 due_at=due,
                 next_attempt_at=due,
@@ -150,7 +151,7 @@ async def drop_pending_reminders(booking_id: int) -> None:
         {OutboxMessage.status: "skipped", OutboxMessage.last_error: "superseded"}
     ).where(
         (OutboxMessage.booking == booking_id)
-        & (OutboxMessage.kind == "reminder")
+        & (OutboxMessage.kind == MessageKind.REMINDER)
         & (OutboxMessage.status == "pending")
     )
 

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.bookings.tables import LIVE_STATUSES, Booking
+from booking.bookings.statuses import LIVE_STATUSES, BookingStatus
+from booking.bookings.tables import Booking
 from booking.core.db import read_scope, read_together
 from booking.core.errors import NotFound, ValidationFailed
 from booking.core.timezones import Clock, day_bounds, epoch, utc_now, zone
@@ -399,7 +400,7 @@ async def load_calendars(
     for row in bookings:
         if row["id"] == exclude_booking:
             continue
-        expired = row["status"] == "pending_payment" and (
+        expired = row["status"] == BookingStatus.PENDING_PAYMENT and (
             row["hold_expires_at"] is None or row["hold_expires_at"] <= now
         )
         if expired:

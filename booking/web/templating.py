@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from booking.bookings.statuses import BookingStatus
 from booking.core.settings import Settings
 from booking.scheduling.schemas import Money
 
@@ -37,7 +38,8 @@ def mode_label(mode: str) -> str:
 
 
 def configure(environment: Environment, settings: Settings) -> None:
-    environment.globals.update(practice_name=settings.practice_name)
+    # Pages compare a booking's status against its members, never against a spelled string.
+    environment.globals.update(practice_name=settings.practice_name, BookingStatus=BookingStatus)
     filters: dict[str, Any] = {
         "money": money,
         "long_date": long_date,
