@@ -76,7 +76,7 @@ def demo() -> None:
 @main.command()
 def sweep() -> None:
     """Expire unpaid holds whose time has run out (also done by every booking that needs it)."""
-    from booking.bookings.services import sweep_expired_holds
+    from booking.bookings.holds import sweep_expired_holds
     from booking.core.timezones import utc_now
 
     expired = _run_with_database(lambda: sweep_expired_holds(utc_now()))

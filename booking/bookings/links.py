@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from booking.audit.services import record_event
-from booking.bookings.statuses import LIVE_STATUSES, PARTNERS, MessageKind, Recipient
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState
+from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.bookings.tables import Booking, Partner
 from booking.core.db import write_transaction
 from booking.core.errors import NotFound, TooLate, ValidationFailed
@@ -55,7 +57,13 @@ class LinkService:
         async with write_transaction():
             now = self.clock()
             booking = (
-                await Booking.select(Booking._meta.primary_key, Booking.status, Booking.starts_at)
+                await Booking.select(
+                    Booking._meta.primary_key,
+                    Booking.status,
+                    Booking.starts_at,
+                    Booking.ends_at,
+                    Booking.hold_expires_at,
+                )
                 .where(Booking.reference == reference)
                 .first()
             )
@@ -67,7 +75,7 @@ class LinkService:
                     booking["id"], reference, MessageKind.NEW_MANAGE_LINK, generation, PARTNERS, now
                 )
             else:
-                if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
+                if not lifecycle.intake_open(BookingState.of(booking), now):
                     raise TooLate("This booking's intake links no longer open.")
                 generation = await self._next_intake_generation(booking["id"], reference, partner)
                 recipients = [Recipient.partner(partner)]

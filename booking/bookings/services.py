@@ -8,9 +8,7 @@ BEGIN IMMEDIATE transaction, which serialises writers.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,6 +18,9 @@ import msgspec
 from asyncpg.exceptions import ExclusionViolationError
 
 from booking.audit.services import record_event
+from booking.bookings import lifecycle
+from booking.bookings.holds import expire_overdue_holds
+from booking.bookings.lifecycle import BookingState, Transition
 from booking.bookings.limits import check_booking_limits
 from booking.bookings.schemas import (
     BookingCreated,
@@ -30,13 +31,13 @@ from booking.bookings.schemas import (
     SupportOut,
     SupportResource,
 )
-from booking.bookings.statuses import LIVE_STATUSES, BookingStatus, MessageKind
+from booking.bookings.statuses import BookingStatus, MessageKind
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
 from booking.core.db import LockSpace, lock, write_transaction
-from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.errors import NotFound, SlotUnavailable, ValidationFailed
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, epoch, rfc3339, zone
@@ -55,7 +56,6 @@ from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-MANAGE_LINK_LIFETIME = timedelta(days=30)
 # References are read aloud on the phone: no 0/O, 1/I/L.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -173,7 +173,9 @@ class BookingService:
         flagged = await booker_flagged_at_booking(row["booking"])
         return row["response_status"], msgspec.structs.replace(
             body,
-            status=effective_status(booking, now),
+            status=lifecycle.effective_status(
+                BookingStatus(booking["status"]), booking["hold_expires_at"], now
+            ),
             manage_url=self.links.manage_url(token),
             support=support_out(self.support) if flagged else None,
         )
@@ -208,13 +210,14 @@ class BookingService:
         hold_expires_at = (
             now + timedelta(minutes=kind["payment_hold_minutes"]) if needs_deposit else None
         )
+        change = lifecycle.hold() if needs_deposit else lifecycle.confirm(None, now)
         manage_token = self.links.manage_token(reference, 0)
         (row,) = await Booking.insert(
             Booking(
                 reference=reference,
                 therapist=therapist["id"],
                 consultation_type=kind["id"],
-                status=BookingStatus.PENDING_PAYMENT if needs_deposit else BookingStatus.CONFIRMED,
+                status=change.status,
                 mode=clean.mode,
                 starts_at=clean.starts_at,
                 ends_at=clean.ends_at,
@@ -271,14 +274,10 @@ class BookingService:
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
         if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
             await queue_practice_notice(booking_id, reference, MessageKind.SAFETY_ALERT, 0, now)
-        if not needs_deposit:
-            await self._announce(booking_id, reference, MessageKind.INVITATION, 0, therapist, now)
-            await queue_reminders(
-                booking_id, reference, 0, clean.starts_at, self.reminder_lead, now
-            )
+        await self._send(booking_id, reference, change, therapist, clean.starts_at, now)
         return BookingCreated(
             reference=reference,
-            status=BookingStatus.PENDING_PAYMENT if needs_deposit else BookingStatus.CONFIRMED,
+            status=change.status,
             start=rfc3339(clean.starts_at.astimezone(clean.viewer_timezone)),
             end=rfc3339(clean.ends_at.astimezone(clean.viewer_timezone)),
             therapist=therapist["slug"],
@@ -330,13 +329,12 @@ class BookingService:
         async with write_transaction():
             now = self.clock()
             current = await _reload(booking["id"])
-            if current["status"] == BookingStatus.CANCELLED:
+            change = lifecycle.cancel(BookingState.of(current), now)
+            if change is None:
                 return Cancelled(status=BookingStatus.CANCELLED, refund=None)
-            if effective_status(current, now) not in LIVE_STATUSES or now >= current["starts_at"]:
-                raise TooLate("This booking can no longer be cancelled.")
             await Booking.update(
                 {
-                    Booking.status: BookingStatus.CANCELLED,
+                    Booking.status: change.status,
                     Booking.cancelled_at: now,
                     Booking.cancel_reason_encrypted: self.keyring.encrypt(
                         reason.strip().encode("utf-8"), cancel_reason_context(current["reference"])
@@ -347,19 +345,11 @@ class BookingService:
                     Booking.updated_at: now,
                 }
             ).where(Booking._meta.primary_key == booking["id"])
-            await drop_pending_reminders(booking["id"])
-            if (
-                current["status"] == BookingStatus.CONFIRMED
-            ):  # an unpaid hold was never in a calendar
-                therapist = await _therapist(current["therapist"])
-                await self._announce(
-                    booking["id"],
-                    current["reference"],
-                    MessageKind.CANCELLATION,
-                    current["sequence"] + 1,
-                    therapist,
-                    now,
-                )
+            # An unpaid hold was never in a calendar: its cancellation announces nothing.
+            therapist = await _therapist(current["therapist"]) if change.announce else None
+            await self._send(
+                booking["id"], current["reference"], change, therapist, current["starts_at"], now
+            )
             await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
             await queue_flagged_change(current, now)  # tells the practice, if flagged
         # Deposits are not taken online yet, so there is never anything to refund.
@@ -388,7 +378,9 @@ class BookingService:
                 now = self.clock()
                 await lock(LockSpace.THERAPIST, therapist["id"])
                 current = await _reload(booking["id"])
-                _check_reschedulable(current, kind, now)
+                change = lifecycle.move(
+                    BookingState.of(current), kind["reschedule_cutoff_hours"], now
+                )
                 await expire_overdue_holds(therapist["id"], new_start, new_start + blocked, now)
                 if not await self.availability.offers(
                     kind, therapist, new_start, now, exclude_booking=booking["id"]
@@ -407,19 +399,35 @@ class BookingService:
                     "couple", "booking.rescheduled", current["reference"], "", client, now
                 )
                 await queue_flagged_change(current, now)  # tells the practice, if flagged
-                if current["status"] == BookingStatus.CONFIRMED:
-                    sequence = current["sequence"] + 1
-                    reference = current["reference"]
-                    await drop_pending_reminders(booking["id"])
-                    await self._announce(
-                        booking["id"], reference, MessageKind.UPDATE, sequence, therapist, now
-                    )
-                    await queue_reminders(
-                        booking["id"], reference, sequence, new_start, self.reminder_lead, now
-                    )
+                await self._send(
+                    booking["id"], current["reference"], change, therapist, new_start, now
+                )
         except ExclusionViolationError:
             raise _slot_taken() from None
         return await self._view(await _reload(booking["id"]))
+
+    async def _send(
+        self,
+        booking_id: int,
+        reference: str,
+        change: Transition,
+        therapist: dict[str, Any] | None,
+        starts_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Drop the messages `change` makes obsolete and queue the ones it sends, in its
+        transaction (`therapist` is needed only when it announces; `starts_at`: the time
+        reminders are for)."""
+        if change.drops_reminders:
+            await drop_pending_reminders(booking_id)
+        if change.announce is not None and therapist is not None:
+            await self._announce(
+                booking_id, reference, change.announce, change.sequence, therapist, now
+            )
+        if change.queues_reminders:
+            await queue_reminders(
+                booking_id, reference, change.sequence, starts_at, self.reminder_lead, now
+            )
 
     async def _announce(
         self,
@@ -442,7 +450,7 @@ class BookingService:
         booking = (
             await Booking.select().where(Booking.manage_token_hash == token_hash(token)).first()
         )
-        if booking is None or self.clock() > booking["ends_at"] + MANAGE_LINK_LIFETIME:
+        if booking is None or not lifecycle.manage_link_open(booking["ends_at"], self.clock()):
             raise gone
         return booking
 
@@ -468,9 +476,8 @@ class BookingService:
         kind = _found(kind, "consultation type")
         therapist = _found(therapist, "therapist")
         tz = _viewer_zone(booking, therapist["timezone"])
-        status = effective_status(booking, now)
-        live = status in LIVE_STATUSES
-        cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
+        state = BookingState.of(booking)
+        status = lifecycle.status_of(state, now)
         return BookingView(
             reference=booking["reference"],
             status=status,
@@ -483,35 +490,14 @@ class BookingService:
                 PartnerStatus(name=p["name"], intake_complete=p["intake_completed_at"] is not None)
                 for p in partners
             ],
-            can_cancel=live and now < booking["starts_at"],
-            can_reschedule=live and now <= cutoff,
+            can_cancel=lifecycle.cancel_refusal(state, now) is None,
+            can_reschedule=lifecycle.move_refusal(state, kind["reschedule_cutoff_hours"], now)
+            is None,
             refund_on_cancel=None,
             timezone=tz.key,
             hold_expires_at=rfc3339(booking["hold_expires_at"])
             if status == BookingStatus.PENDING_PAYMENT and booking["hold_expires_at"]
             else None,
-        )
-
-
-def effective_status(booking: dict[str, Any], now: datetime) -> BookingStatus:
-    """The status as of `now`: an unpaid hold past its time is expired, swept or not."""
-    hold_end = booking["hold_expires_at"]
-    status = BookingStatus(booking["status"])
-    if status is BookingStatus.PENDING_PAYMENT and (hold_end is None or hold_end <= now):
-        return BookingStatus.EXPIRED
-    return status
-
-
-def _check_reschedulable(booking: dict[str, Any], kind: dict[str, Any], now: datetime) -> None:
-    status = effective_status(booking, now)
-    if status not in LIVE_STATUSES:
-        raise TooLate(f"A {status.label} booking cannot be moved.")
-    cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
-    if now > cutoff:
-        hours = kind["reschedule_cutoff_hours"]
-        raise TooLate(
-            f"Bookings can be moved until {hours} hours before they start. "
-            "Please contact the practice."
         )
 
 
@@ -551,49 +537,3 @@ async def _reload(booking_id: int) -> dict[str, Any]:
     if booking is None:
         raise NotFound("This booking no longer exists.")
     return booking
-
-
-async def expire_overdue_holds(
-    therapist_id: int, starts_at: datetime, blocked_until: datetime, now: datetime
-) -> None:
-    """Expire unpaid holds past their time that overlap a range about to be booked.
-
-    The database constraint cannot see the clock: an overdue hold still counts as live to it
-    until its status changes, so the booking transaction changes it first.
-    """
-    await Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now}).where(
-        (Booking.therapist == therapist_id)
-        & (Booking.status == BookingStatus.PENDING_PAYMENT)
-        & (Booking.hold_expires_at <= now)
-        & (Booking.starts_at >= starts_at - timedelta(days=1))
-        & (Booking.starts_at < blocked_until)
-        & (Booking.blocked_until > starts_at)
-    )
-
-
-async def sweep_holds_forever(clock: Clock, interval_seconds: int) -> None:
-    """Expire overdue holds every `interval_seconds`, until cancelled (the web process's
-    lifespan runs it; any number of processes may, the update is idempotent)."""
-    log = logging.getLogger("booking.holds")
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            expired = await sweep_expired_holds(clock())
-        except Exception:  # a database blip must not end the loop
-            log.exception("hold sweep failed; trying again in %s s", interval_seconds)
-            continue
-        if expired:
-            log.info("expired %s unpaid hold(s)", expired)
-
-
-async def sweep_expired_holds(now: datetime) -> int:
-    """Expire every unpaid hold past its time; returns how many."""
-    async with write_transaction():
-        expired = await (
-            Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now})
-            .where(
-                (Booking.status == BookingStatus.PENDING_PAYMENT) & (Booking.hold_expires_at <= now)
-            )
-            .returning(Booking._meta.primary_key)
-        )
-    return len(expired)

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from booking.audit.services import record_event
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
 from booking.bookings.services import (
     cancel_reason_context,
@@ -13,7 +15,7 @@ from booking.bookings.services import (
     partner_context,
     support_out,
 )
-from booking.bookings.statuses import LIVE_STATUSES, MessageKind
+from booking.bookings.statuses import MessageKind
 from booking.bookings.tables import Booking, Partner
 from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
@@ -126,11 +128,7 @@ class PartnerIntakeService:
             await Booking.select().where(Booking._meta.primary_key == partner["booking"]).first()
         )
         # A partner's link works until the consultation starts, for a live booking only.
-        if (
-            booking is None
-            or booking["status"] not in LIVE_STATUSES
-            or self.clock() >= booking["starts_at"]
-        ):
+        if booking is None or not lifecycle.intake_open(BookingState.of(booking), self.clock()):
             raise gone
         return partner, booking
 

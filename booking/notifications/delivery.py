@@ -18,8 +18,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any, Literal
 
-from booking.bookings.services import MANAGE_LINK_LIFETIME
-from booking.bookings.statuses import LIVE_STATUSES, BookingStatus, MessageKind, Recipient
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState, Message
+from booking.bookings.statuses import BookingStatus, MessageKind, Recipient
 from booking.bookings.tables import Booking, Partner
 from booking.core.links import Links
 from booking.core.settings import Settings
@@ -325,40 +326,13 @@ class Deliverer:
 
 
 def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) -> str | None:
-    """Why the row's message should no longer be sent, or None."""
+    """Why the row's message should no longer be sent (booking.bookings.lifecycle), or None."""
     if facts is None:
         return "booking gone"
-    booking = facts.booking
-    if row["recipient"] == Recipient.PRACTICE:
-        return None  # the practice hears of every flagged event, whatever happened since
-    if MessageKind(row["kind"]).is_link:
-        return _link_obsolete(row, facts, now)
-    if row["kind"] == MessageKind.CANCELLATION:
-        return None if booking["status"] == BookingStatus.CANCELLED else "booking not cancelled"
-    if booking["status"] != BookingStatus.CONFIRMED:
-        return f"booking {booking['status']}"
-    if row["sequence"] < booking["sequence"]:
-        return "superseded by a later change"
-    if row["kind"] == MessageKind.REMINDER and booking["starts_at"] <= now:
-        return "the consultation has started"
-    return None
-
-
-def _link_obsolete(row: dict[str, Any], facts: BookingFacts, now: datetime) -> str | None:
-    """Why a renewed link should not be sent: renewed again since, or it no longer opens."""
-    booking = facts.booking
-    if row["kind"] == MessageKind.NEW_MANAGE_LINK:
-        if row["sequence"] < booking["manage_generation"]:
-            return "superseded by a newer link"
-        if now > booking["ends_at"] + MANAGE_LINK_LIFETIME:
-            return "the manage link has expired"
-        return None
-    partner = facts.partner(_position(Recipient(row["recipient"])))
-    if row["sequence"] < partner["intake_generation"]:
-        return "superseded by a newer link"
-    if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
-        return "the intake link no longer opens"
-    return None
+    message = Message.of(row)
+    position = message.recipient.position
+    generation = facts.partner(position)["intake_generation"] if position else 0
+    return lifecycle.obsolete(message, BookingState.of(facts.booking), now, generation)
 
 
 def _position(recipient: Recipient) -> int:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from booking.bookings.lifecycle import blocks_time
 from booking.bookings.statuses import LIVE_STATUSES, BookingStatus
 from booking.bookings.tables import Booking
 from booking.core.db import read_scope, read_together
@@ -400,10 +401,7 @@ async def load_calendars(
     for row in bookings:
         if row["id"] == exclude_booking:
             continue
-        expired = row["status"] == BookingStatus.PENDING_PAYMENT and (
-            row["hold_expires_at"] is None or row["hold_expires_at"] <= now
-        )
-        if expired:
+        if not blocks_time(BookingStatus(row["status"]), row["hold_expires_at"], now):
             continue
         start = epoch(row["starts_at"])
         blocked[row["therapist"]].append((start, epoch(row["blocked_until"])))

@@ -19,9 +19,10 @@ from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
 from booking.bookings.controllers import BookingController
+from booking.bookings.holds import sweep_holds_forever
 from booking.bookings.manage_pages import ManagePages
 from booking.bookings.pages import BookingPages
-from booking.bookings.services import BookingService, sweep_holds_forever
+from booking.bookings.services import BookingService
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
