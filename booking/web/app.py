@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
+from booking.bookings.booked_time import LiveBookings
 from booking.bookings.controllers import BookingController
 from booking.bookings.holds import sweep_holds_forever
 from booking.bookings.manage_pages import ManagePages
@@ -87,7 +88,7 @@ def create_app(
             if owned:
                 await close_pool(engine)
 
-    availability = AvailabilityService(settings.practice_timezone, clock)
+    availability = AvailabilityService(settings.practice_timezone, LiveBookings(), clock)
     directory = DirectoryService()
     keyring = settings.keyring()
     support = load_support(settings.support_file)
