@@ -198,8 +198,9 @@ def links_revoke(reference: str, partner: int | None) -> None:
     from booking.bookings.links import LinkService
     from booking.core.errors import ServiceError
     from booking.core.timezones import utc_now
+    from booking.notifications.announcer import OutboxAnnouncer
 
-    service = LinkService(_settings(), utc_now)
+    service = LinkService(_settings(), utc_now, OutboxAnnouncer())
     try:
         revoked = _run_with_database(lambda: service.revoke(reference, partner, "system"))
     except ServiceError as exc:

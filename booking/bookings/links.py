@@ -14,6 +14,7 @@ from typing import Literal
 from booking.audit.services import record_event
 from booking.bookings import lifecycle
 from booking.bookings.lifecycle import BookingState
+from booking.bookings.ports import Announcer
 from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.bookings.tables import Booking, Partner
 from booking.core.db import write_transaction
@@ -22,7 +23,6 @@ from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
 from booking.core.tokens import token_hash
-from booking.notifications.outbox import queue_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,10 @@ class RevokedLink:
 class LinkService:
     """Replaces leaked or unwanted links; every revocation is audited under its actor."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, announcer: Announcer) -> None:
         self.links = Links(settings)
         self.clock = clock
+        self.announcer = announcer
 
     async def revoke(
         self, reference: str, partner: int | None, actor: str, client: str = ""
@@ -71,7 +72,7 @@ class LinkService:
                 raise NotFound("No booking has this reference.")
             if partner is None:
                 generation = await self._next_manage_generation(booking["id"], reference)
-                await queue_messages(
+                await self.announcer.announce(
                     booking["id"], reference, MessageKind.NEW_MANAGE_LINK, generation, PARTNERS, now
                 )
             else:
@@ -79,7 +80,7 @@ class LinkService:
                     raise TooLate("This booking's intake links no longer open.")
                 generation = await self._next_intake_generation(booking["id"], reference, partner)
                 recipients = [Recipient.partner(partner)]
-                await queue_messages(
+                await self.announcer.announce(
                     booking["id"],
                     reference,
                     MessageKind.NEW_INTAKE_LINK,

@@ -22,6 +22,7 @@ from booking.bookings import lifecycle
 from booking.bookings.holds import expire_overdue_holds
 from booking.bookings.lifecycle import BookingState, Transition
 from booking.bookings.limits import check_booking_limits
+from booking.bookings.ports import Announcer, CalendarFiles, IntakeRecords, IntakeScreen
 from booking.bookings.schemas import (
     BookingCreated,
     BookingIn,
@@ -29,9 +30,8 @@ from booking.bookings.schemas import (
     Cancelled,
     PartnerStatus,
     SupportOut,
-    SupportResource,
 )
-from booking.bookings.statuses import BookingStatus, MessageKind
+from booking.bookings.statuses import PARTNERS, BookingStatus, MessageKind, Recipient
 from booking.bookings.tables import Booking, IdempotencyKey, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core.clients import address_digest
@@ -42,16 +42,6 @@ from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, epoch, rfc3339, zone
 from booking.core.tokens import looks_like_token, token_hash
-from booking.intake.consents import Support
-from booking.intake.versions import add_answer_version, booker_flagged_at_booking
-from booking.notifications.outbox import (
-    Recipients,
-    drop_pending_reminders,
-    queue_flagged_change,
-    queue_messages,
-    queue_practice_notice,
-    queue_reminders,
-)
 from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 
@@ -80,15 +70,13 @@ def cancel_reason_context(reference: str) -> str:
     return f"booking:{reference}:cancel-reason"
 
 
-def support_out(support: Support) -> SupportOut:
-    return SupportOut(
-        message=support.message,
-        resources=[SupportResource(name=r.name, contact=r.contact) for r in support.resources],
-    )
-
-
 class BookingService:
-    """Creates and changes bookings; owns their transactions."""
+    """Creates and changes bookings; owns their transactions.
+
+    `support` is what a booker whose answers raise a safety flag is shown; the intake checks
+    and keeps answers (`screen`, `records`), the outbox queues messages (`announcer`), and
+    notifications build the calendar file (`calendars`).
+    """
 
     def __init__(
         self,
@@ -96,13 +84,22 @@ class BookingService:
         keyring: Keyring,
         clock: Clock,
         availability: AvailabilityService,
-        support: Support,
+        support: SupportOut,
+        *,
+        screen: IntakeScreen,
+        records: IntakeRecords,
+        announcer: Announcer,
+        calendars: CalendarFiles,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
         self.clock = clock
         self.availability = availability
         self.support = support
+        self.screen = screen
+        self.records = records
+        self.announcer = announcer
+        self.calendars = calendars
         self.links = Links(settings)
         self.reminder_lead = (
             timedelta(hours=settings.reminder_hours) if settings.reminder_hours else None
@@ -118,7 +115,7 @@ class BookingService:
         A repeat with the same Idempotency-Key and body returns the first answer.
         """
         request_hash = _request_hash(data)
-        clean = await validate_booking(data, self.availability)
+        clean = await validate_booking(data, self.availability, self.screen)
         try:
             async with write_transaction():
                 now = self.clock()
@@ -170,14 +167,14 @@ class BookingService:
         token = self.links.manage_token(body.reference, booking["manage_generation"])
         # The same booking, as it stands now (a replay after a cancellation says so), with
         # the link and the booker's support re-derived: neither is stored with the key.
-        flagged = await booker_flagged_at_booking(row["booking"])
+        flagged = await self.records.booker_flagged_at_booking(row["booking"])
         return row["response_status"], msgspec.structs.replace(
             body,
             status=lifecycle.effective_status(
                 BookingStatus(booking["status"]), booking["hold_expires_at"], now
             ),
             manage_url=self.links.manage_url(token),
-            support=support_out(self.support) if flagged else None,
+            support=self.support if flagged else None,
         )
 
     async def _remember_answer(self, key: str, created: BookingCreated) -> None:
@@ -211,6 +208,7 @@ class BookingService:
             now + timedelta(minutes=kind["payment_hold_minutes"]) if needs_deposit else None
         )
         change = lifecycle.hold() if needs_deposit else lifecycle.confirm(None, now)
+        intake = clean.intake
         manage_token = self.links.manage_token(reference, 0)
         (row,) = await Booking.insert(
             Booking(
@@ -227,11 +225,11 @@ class BookingService:
                 updated_at=now,
                 client_digest=digest,
                 manage_token_hash=token_hash(manage_token),
-                questionnaire_version=clean.questionnaire_version,
+                questionnaire_version=intake.questionnaire_version,
                 couple_answers=self.keyring.encrypt_json(
-                    clean.couple_answers, couple_context(reference)
+                    intake.couple_answers, couple_context(reference)
                 ),
-                safety_flag=clean.booker_safety_flag,
+                safety_flag=intake.booker_safety_flag,
                 viewer_timezone=clean.viewer_timezone.key,
             )
         ).returning(Booking._meta.primary_key)
@@ -248,32 +246,30 @@ class BookingService:
                     pronouns=partner.pronouns,
                     intake_token_hash=token_hash(self.links.intake_token(reference, position, 0)),
                     answers=self.keyring.encrypt_json(
-                        clean.booker_answers, partner_context(reference, 1)
+                        intake.booker_answers, partner_context(reference, 1)
                     )
                     if booker
                     else None,
-                    questionnaire_version=clean.questionnaire_version if booker else "",
+                    questionnaire_version=intake.questionnaire_version if booker else "",
                     intake_completed_at=now if booker else None,
-                    safety_flag=clean.booker_safety_flag if booker else False,
-                    consents=clean.consents if booker else {},
+                    safety_flag=intake.booker_safety_flag if booker else False,
+                    consents=intake.consents if booker else {},
                     consented_at=now if booker else None,
                 )
             ).returning(Partner._meta.primary_key)
             if booker:
-                await add_answer_version(
-                    self.keyring,
+                await self.records.add_booker_version(
                     booking_id=booking_id,
                     partner_id=inserted["id"],
                     reference=reference,
-                    position=1,
-                    answers=clean.booker_answers,
-                    questionnaire_version=clean.questionnaire_version,
-                    flagged=clean.booker_safety_flag,
+                    intake=intake,
                     now=now,
                 )
         await record_event("booker", "intake.submitted", reference, "couple+partner:1", client, now)
-        if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
-            await queue_practice_notice(booking_id, reference, MessageKind.SAFETY_ALERT, 0, now)
+        if intake.booker_safety_flag:  # the practice hears of it at once, in this transaction
+            await self.announcer.notify_practice(
+                booking_id, reference, MessageKind.SAFETY_ALERT, 0, now
+            )
         await self._send(booking_id, reference, change, therapist, clean.starts_at, now)
         return BookingCreated(
             reference=reference,
@@ -286,7 +282,7 @@ class BookingService:
             manage_url=self.links.manage_url(manage_token),
             # Online payment arrives with the deposits issue; until then a hold is taken.
             payment=None,
-            support=support_out(self.support) if clean.booker_safety_flag else None,
+            support=self.support if clean.intake.booker_safety_flag else None,
             hold_expires_at=rfc3339(hold_expires_at) if hold_expires_at else None,
         )
 
@@ -312,10 +308,8 @@ class BookingService:
 
     async def calendar_file(self, manage_token: str) -> bytes:
         """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""
-        from booking.notifications.feeds import booking_calendar_file
-
         booking = await self._by_manage_token(manage_token)
-        return await booking_calendar_file(booking["id"], self.settings, self.clock)
+        return await self.calendars.booking_file(booking["id"])
 
     async def view(self, manage_token: str) -> BookingView:
         booking = await self._by_manage_token(manage_token)
@@ -351,7 +345,7 @@ class BookingService:
                 booking["id"], current["reference"], change, therapist, current["starts_at"], now
             )
             await record_event("couple", "booking.cancelled", current["reference"], "", client, now)
-            await queue_flagged_change(current, now)  # tells the practice, if flagged
+            await self._tell_practice_if_flagged(current, now)
         # Deposits are not taken online yet, so there is never anything to refund.
         return Cancelled(status=BookingStatus.CANCELLED, refund=None)
 
@@ -398,7 +392,7 @@ class BookingService:
                 await record_event(
                     "couple", "booking.rescheduled", current["reference"], "", client, now
                 )
-                await queue_flagged_change(current, now)  # tells the practice, if flagged
+                await self._tell_practice_if_flagged(current, now)
                 await self._send(
                     booking["id"], current["reference"], change, therapist, new_start, now
                 )
@@ -419,14 +413,26 @@ class BookingService:
         transaction (`therapist` is needed only when it announces; `starts_at`: the time
         reminders are for)."""
         if change.drops_reminders:
-            await drop_pending_reminders(booking_id)
+            await self.announcer.drop_reminders(booking_id)
         if change.announce is not None and therapist is not None:
             await self._announce(
                 booking_id, reference, change.announce, change.sequence, therapist, now
             )
         if change.queues_reminders:
-            await queue_reminders(
+            await self.announcer.remind(
                 booking_id, reference, change.sequence, starts_at, self.reminder_lead, now
+            )
+
+    async def _tell_practice_if_flagged(self, booking: dict[str, Any], now: datetime) -> None:
+        """Tell the practice that a flagged booking moves or is cancelled (nothing if unflagged);
+        `booking` is its row as read before the change, which raises its SEQUENCE by one."""
+        if booking["safety_flag"]:
+            await self.announcer.notify_practice(
+                booking["id"],
+                booking["reference"],
+                MessageKind.FLAGGED_CHANGE,
+                booking["sequence"] + 1,
+                now,
             )
 
     async def _announce(
@@ -440,8 +446,8 @@ class BookingService:
     ) -> None:
         """Queue one message per recipient, in the transaction of the change it announces."""
         wants_email = bool(therapist["email"]) and therapist["email_invitations"]
-        recipients = Recipients(therapist=wants_email).all()
-        await queue_messages(booking_id, reference, kind, sequence, recipients, now)
+        recipients = (*PARTNERS, Recipient.THERAPIST) if wants_email else PARTNERS
+        await self.announcer.announce(booking_id, reference, kind, sequence, recipients, now)
 
     async def _by_manage_token(self, token: str) -> dict[str, Any]:
         gone = NotFound("This booking link is not valid or has expired.")

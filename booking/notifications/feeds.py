@@ -48,6 +48,10 @@ class FeedService:
         ).where(Therapist.slug == slug)
         return url
 
+    async def booking_file(self, booking_id: int) -> bytes:
+        """The booking's one event as it stands (booking.bookings.ports.CalendarFiles)."""
+        return await booking_calendar_file(booking_id, self.settings, self.clock)
+
     async def feed(self, token: str) -> bytes:
         """Upcoming confirmed consultations: times, type, mode, the couple's first names."""
         gone = NotFound("No calendar feed here.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,16 +22,6 @@ from booking.notifications.tables import OutboxMessage
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Recipients:
-    """Who receives a booking's messages: both partners, and the therapist when they want it."""
-
-    therapist: bool
-
-    def all(self) -> tuple[Recipient, ...]:
-        return (*PARTNERS, Recipient.THERAPIST) if self.therapist else PARTNERS
 
 
 def idempotency_key(reference: str, kind: MessageKind, sequence: int, recipient: Recipient) -> str:
@@ -95,19 +84,6 @@ async def queue_practice_notice(
             created_at=now,
         )
     )
-
-
-async def queue_flagged_change(booking: dict[str, Any], now: datetime) -> None:
-    """Tell the practice that a flagged booking moves or is cancelled (nothing if unflagged);
-    `booking` is its row as read before the change, which raises its SEQUENCE by one."""
-    if booking["safety_flag"]:
-        await queue_practice_notice(
-            booking["id"],
-            booking["reference"],
-            MessageKind.FLAGGED_CHANGE,
-            booking["sequence"] + 1,
-            now,
-        )
 
 
 async def queue_reminders(

@@ -30,7 +30,9 @@ from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
 from booking.intake.controllers import IntakeController
 from booking.intake.pages import IntakePages
+from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_out
 from booking.intake.services import PartnerIntakeService
+from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.controllers import FeedController
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
@@ -92,9 +94,20 @@ def create_app(
     directory = DirectoryService()
     keyring = settings.keyring()
     support = load_support(settings.support_file)
-    bookings = BookingService(settings, keyring, clock, availability, support)
-    intake = PartnerIntakeService(keyring, clock, support)
     feeds = FeedService(settings, clock)
+    announcer = OutboxAnnouncer()
+    bookings = BookingService(
+        settings,
+        keyring,
+        clock,
+        availability,
+        support_out(support),
+        screen=QuestionnaireScreen(),
+        records=AnswerRecords(keyring),
+        announcer=announcer,
+        calendars=feeds,
+    )
+    intake = PartnerIntakeService(keyring, clock, support, announcer)
 
     return Litestar(
         route_handlers=[

@@ -15,13 +15,20 @@ DOMAINS = ("scheduling", "bookings", "intake", "notifications")
 # What each domain must not import, directly or inside a function.
 FORBIDDEN = {
     "scheduling": ("bookings", "intake", "notifications"),
+    "bookings": ("intake", "notifications"),
+    "intake": ("notifications",),
+    "notifications": ("intake",),
 }
+# HTTP modules still in the domains' folders until they move to booking/web.
+WEB_MODULES = {"controllers.py", "pages.py", "manage_pages.py"}
 
 
 def imported_domains(domain: str) -> set[str]:
     """`module:line -> domain` for each import of another domain from `domain`'s modules."""
     found: set[str] = set()
     for path in sorted((PACKAGE / domain).rglob("*.py")):
+        if path.name in WEB_MODULES:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             names: list[str] = []
