@@ -8,8 +8,8 @@ BEGIN IMMEDIATE transaction, which serialises writers.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from asyncpg.exceptions import ExclusionViolationError
 from booking.audit.services import record_event
 from booking.bookings import lifecycle
 from booking.bookings.holds import expire_overdue_holds
+from booking.bookings.idempotency import StoredAnswer, claim_key, remember_answer, request_hash
 from booking.bookings.lifecycle import BookingState, Transition
 from booking.bookings.limits import check_booking_limits
 from booking.bookings.ports import Announcer, CalendarFiles, IntakeRecords, IntakeScreen
@@ -32,7 +33,7 @@ from booking.bookings.schemas import (
     SupportOut,
 )
 from booking.bookings.statuses import PARTNERS, BookingStatus, MessageKind, Recipient
-from booking.bookings.tables import Booking, IdempotencyKey, Partner
+from booking.bookings.tables import Booking, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
@@ -45,7 +46,6 @@ from booking.core.tokens import looks_like_token, token_hash
 from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
 # References are read aloud on the phone: no 0/O, 1/I/L.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -68,6 +68,14 @@ def partner_context(reference: str, position: int) -> str:
 def cancel_reason_context(reference: str) -> str:
     """Associated data binding a booking's encrypted cancel reason to it."""
     return f"booking:{reference}:cancel-reason"
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A booking request's answer, and whether it repeats one already given (same key)."""
+
+    booking: BookingCreated
+    replayed: bool
 
 
 class BookingService:
@@ -107,90 +115,51 @@ class BookingService:
 
     # -- create -----------------------------------------------------------------------------
 
-    async def create(
-        self, data: BookingIn, idempotency_key: str | None, client: str
-    ) -> tuple[int, BookingCreated]:
-        """Book (or hold, for a type with a deposit) the slot; returns (status code, body).
+    async def create(self, data: BookingIn, idempotency_key: str | None, client: str) -> Created:
+        """Book (or hold, for a type with a deposit) the slot.
 
-        A repeat with the same Idempotency-Key and body returns the first answer.
+        A repeat with the same Idempotency-Key and body returns the first answer, as the
+        booking stands now, marked as a replay.
         """
-        request_hash = _request_hash(data)
+        digest = request_hash(data)
         clean = await validate_booking(data, self.availability, self.screen)
         try:
             async with write_transaction():
                 now = self.clock()
                 if idempotency_key is not None:
-                    replay = await self._claim_key(idempotency_key, request_hash, now)
-                    if replay is not None:
-                        return replay
+                    stored = await claim_key(idempotency_key, digest, now)
+                    if stored is not None:
+                        return Created(await self._as_it_stands(stored, now), replayed=True)
                 created = await self._insert(clean, now, client)
                 if idempotency_key is not None:
-                    await self._remember_answer(idempotency_key, created)
+                    await remember_answer(idempotency_key, created)
         except ExclusionViolationError:
             raise _slot_taken() from None
-        return 201, created
+        return Created(created, replayed=False)
 
-    async def _claim_key(
-        self, key: str, request_hash: str, now: datetime
-    ) -> tuple[int, BookingCreated] | None:
-        """Claim the key for this request, or return the answer already given for it.
-
-        Concurrent requests with one key queue on its unique index: the first inserts, the
-        others wait for its transaction and then read what it stored.
-        """
-        await IdempotencyKey.delete().where(
-            (IdempotencyKey.key == key) & (IdempotencyKey.created_at <= now - IDEMPOTENCY_TTL)
-        )
-        inserted = await (
-            IdempotencyKey.insert(
-                IdempotencyKey(key=key, request_hash=request_hash, created_at=now)
-            )
-            .on_conflict(action="DO NOTHING")
-            .returning(IdempotencyKey._meta.primary_key)
-        )
-        if inserted:
-            return None
-        row = await IdempotencyKey.select().where(IdempotencyKey.key == key).first()
-        if row is None or row["request_hash"] != request_hash:
-            raise ValidationFailed.on(
-                "Idempotency-Key",
-                "This Idempotency-Key was already used for a different request.",
-            )
-        body = msgspec.json.decode(row["response_body"], type=BookingCreated)
+    async def _as_it_stands(self, stored: StoredAnswer, now: datetime) -> BookingCreated:
+        """A stored answer with the booking's status as of `now`, and the link and the
+        booker's support re-derived: neither is stored with the key."""
+        if stored.booking_id is None:  # the booking was deleted since
+            return stored.body
         booking = (
             await Booking.select(Booking.manage_generation, Booking.status, Booking.hold_expires_at)
-            .where(Booking._meta.primary_key == row["booking"])
+            .where(Booking._meta.primary_key == stored.booking_id)
             .first()
         )
         if booking is None:
-            return row["response_status"], body
-        token = self.links.manage_token(body.reference, booking["manage_generation"])
-        # The same booking, as it stands now (a replay after a cancellation says so), with
-        # the link and the booker's support re-derived: neither is stored with the key.
-        flagged = await self.records.booker_flagged_at_booking(row["booking"])
-        return row["response_status"], msgspec.structs.replace(
-            body,
+            return stored.body
+        token = self.links.manage_token(stored.body.reference, booking["manage_generation"])
+        # A replay after a cancellation says so.
+        flagged = await self.records.booker_flagged_at_booking(stored.booking_id)
+        return msgspec.structs.replace(
+            stored.body,
             status=lifecycle.effective_status(
                 BookingStatus(booking["status"]), booking["hold_expires_at"], now
             ),
             manage_url=self.links.manage_url(token),
             support=self.support if flagged else None,
         )
-
-    async def _remember_answer(self, key: str, created: BookingCreated) -> None:
-        stored = msgspec.structs.replace(created, manage_url="", support=None)
-        booking = (
-            await Booking.select(Booking._meta.primary_key)
-            .where(Booking.reference == created.reference)
-            .first()
-        )
-        await IdempotencyKey.update(
-            {
-                IdempotencyKey.booking: booking["id"] if booking else None,
-                IdempotencyKey.response_status: 201,
-                IdempotencyKey.response_body: msgspec.json.encode(stored).decode(),
-            }
-        ).where(IdempotencyKey.key == key)
 
     async def _insert(self, clean: CleanBooking, now: datetime, client: str) -> BookingCreated:
         therapist, kind = clean.therapist, clean.consultation_type
@@ -516,11 +485,6 @@ def _viewer_zone(booking: dict[str, Any], therapist_zone: str) -> ZoneInfo:
 
 def _slot_taken() -> SlotUnavailable:
     return SlotUnavailable("That time is no longer available. Please choose another time.")
-
-
-def _request_hash(data: BookingIn) -> str:
-    canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
