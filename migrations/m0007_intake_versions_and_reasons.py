@@ -88,8 +88,8 @@ class ThenMoveData(MigrationManager):
 async def move_existing_data() -> None:
     # The contexts are the stored format of the ciphertexts: the application's own helpers.
     from booking.bookings.services import cancel_reason_context, partner_context
-    from booking.intake.versions import version_context
     from booking.core.settings import get_settings
+    from booking.intake.versions import version_context
 
     # Defined here, not at module level: a table class remembers the first engine it ran on.
     class RawSQL(Table):
