@@ -92,7 +92,7 @@ def demo() -> None:
 @main.command()
 def sweep() -> None:
     """Expire unpaid holds whose time has run out (also done by every booking that needs it)."""
-    from booking.bookings.services import sweep_expired_holds
+    from booking.bookings.holds import sweep_expired_holds
     from booking.core.timezones import utc_now
 
     expired = _run_with_database(lambda: sweep_expired_holds(utc_now()))
@@ -215,8 +215,9 @@ def links_revoke(reference: str, partner: int | None) -> None:
     from booking.core.audit import SYSTEM
     from booking.core.errors import ServiceError
     from booking.core.timezones import utc_now
+    from booking.notifications.announcer import OutboxAnnouncer
 
-    service = LinkService(_settings(), utc_now)
+    service = LinkService(_settings(), utc_now, OutboxAnnouncer())
     try:
         revoked = _run_with_database(lambda: service.revoke(reference, partner, SYSTEM))
     except ServiceError as exc:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from piccolo.columns.combination import WhereRaw
 
+from booking.bookings.holds import blocking, live_hold
 from booking.bookings.tables import Booking
 from booking.core.db import LockSpace, lock
 from booking.core.errors import BookingLimitReached
@@ -43,9 +44,7 @@ async def check_booking_limits(
         return
     from_address = Booking.client_digest == digest
     if needs_deposit:
-        holds = await Booking.count().where(
-            from_address & (Booking.status == "pending_payment") & (Booking.hold_expires_at > now)
-        )
+        holds = await Booking.count().where(from_address & live_hold(now))
         if holds >= settings.holds_per_address:
             raise BookingLimitReached(
                 f"{settings.holds_per_address} consultations are already held for payment from "
@@ -68,10 +67,7 @@ async def live_bookings_with_email(email: str, now: datetime) -> int:
             "id IN (SELECT booking FROM booking_partners WHERE lower(email) = lower({}))", email
         )
         & (Booking.starts_at > now)
-        & (
-            (Booking.status == "confirmed")
-            | ((Booking.status == "pending_payment") & (Booking.hold_expires_at > now))
-        )
+        & blocking(now)
     )
     return int(count)
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState
+from booking.bookings.ports import Announcer
+from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
+from booking.bookings.tables import Booking, Partner
 from booking.core import audit
 from booking.core.audit import Actor, AuditAction
 from booking.core.db import write_transaction
@@ -20,7 +24,6 @@ from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock
 from booking.core.tokens import token_hash
-from booking.notifications.outbox import PARTNERS, queue_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,10 @@ class RevokedLink:
 class LinkService:
     """Replaces leaked or unwanted links; every revocation is audited under its actor."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, announcer: Announcer) -> None:
         self.links = Links(settings)
         self.clock = clock
+        self.announcer = announcer
 
     async def revoke(
         self, reference: str, partner: int | None, actor: Actor, client: str = ""
@@ -55,7 +59,13 @@ class LinkService:
         async with write_transaction():
             now = self.clock()
             booking = (
-                await Booking.select(Booking._meta.primary_key, Booking.status, Booking.starts_at)
+                await Booking.select(
+                    Booking._meta.primary_key,
+                    Booking.status,
+                    Booking.starts_at,
+                    Booking.ends_at,
+                    Booking.hold_expires_at,
+                )
                 .where(Booking.reference == reference)
                 .first()
             )
@@ -63,16 +73,21 @@ class LinkService:
                 raise NotFound("No booking has this reference.")
             if partner is None:
                 generation = await self._next_manage_generation(booking["id"], reference)
-                await queue_messages(
-                    booking["id"], reference, "new_manage_link", generation, PARTNERS, now
+                await self.announcer.announce(
+                    booking["id"], reference, MessageKind.NEW_MANAGE_LINK, generation, PARTNERS, now
                 )
             else:
-                if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
+                if not lifecycle.intake_open(BookingState.of(booking), now):
                     raise TooLate("This booking's intake links no longer open.")
                 generation = await self._next_intake_generation(booking["id"], reference, partner)
-                recipients = [f"partner:{partner}"]
-                await queue_messages(
-                    booking["id"], reference, "new_intake_link", generation, recipients, now
+                recipients = [Recipient.partner(partner)]
+                await self.announcer.announce(
+                    booking["id"],
+                    reference,
+                    MessageKind.NEW_INTAKE_LINK,
+                    generation,
+                    recipients,
+                    now,
                 )
             record = "manage link" if partner is None else f"partner:{partner} intake link"
             await audit.record(

@@ -6,6 +6,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from booking.bookings.statuses import BookingStatus
 from booking.scheduling.schemas import Money
 
 
@@ -54,7 +55,7 @@ class PaymentOut(Struct, frozen=True):
 
 class BookingCreated(Struct, frozen=True):
     reference: str
-    status: str
+    status: BookingStatus
     start: str
     end: str
     therapist: str
@@ -73,7 +74,7 @@ class PartnerStatus(Struct, frozen=True):
 
 class BookingView(Struct, frozen=True):
     reference: str
-    status: str
+    status: BookingStatus
     start: str
     end: str
     therapist: str
@@ -92,7 +93,7 @@ class CancelIn(Struct, forbid_unknown_fields=True):
 
 
 class Cancelled(Struct, frozen=True):
-    status: str
+    status: BookingStatus
     refund: Money | None
 
 

@@ -8,10 +8,8 @@ BEGIN IMMEDIATE transaction, which serialises writers.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +17,12 @@ from zoneinfo import ZoneInfo
 import msgspec
 from asyncpg.exceptions import ExclusionViolationError
 
+from booking.bookings import lifecycle
+from booking.bookings.holds import expire_overdue_holds
+from booking.bookings.idempotency import StoredAnswer, claim_key, remember_answer, request_hash
+from booking.bookings.lifecycle import BookingState, Transition
 from booking.bookings.limits import check_booking_limits
+from booking.bookings.ports import Announcer, CalendarFiles, IntakeRecords, IntakeScreen
 from booking.bookings.schemas import (
     BookingCreated,
     BookingIn,
@@ -27,35 +30,23 @@ from booking.bookings.schemas import (
     Cancelled,
     PartnerStatus,
     SupportOut,
-    SupportResource,
 )
-from booking.bookings.tables import LIVE_STATUSES, Booking, IdempotencyKey, Partner
+from booking.bookings.statuses import PARTNERS, BookingStatus, MessageKind, Recipient
+from booking.bookings.tables import Booking, Partner
 from booking.bookings.validation import CleanBooking, parse_instant, validate_booking
 from booking.core import audit
 from booking.core.audit import COUPLE, Actor, AuditAction
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
 from booking.core.db import LockSpace, lock, write_transaction
-from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.errors import NotFound, SlotUnavailable, ValidationFailed
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, epoch, rfc3339, zone
 from booking.core.tokens import looks_like_token, token_hash
-from booking.intake.consents import Support
-from booking.intake.versions import add_answer_version, booker_flagged_at_booking
-from booking.notifications.outbox import (
-    Recipients,
-    drop_pending_reminders,
-    queue_flagged_change,
-    queue_messages,
-    queue_practice_notice,
-    queue_reminders,
-)
 from booking.scheduling.services import Availability, AvailabilityService
 from booking.scheduling.tables import ConsultationType, Therapist
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
-MANAGE_LINK_LIFETIME = timedelta(days=30)
 # References are read aloud on the phone: no 0/O, 1/I/L.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -80,15 +71,21 @@ def cancel_reason_context(reference: str) -> str:
     return f"booking:{reference}:cancel-reason"
 
 
-def support_out(support: Support) -> SupportOut:
-    return SupportOut(
-        message=support.message,
-        resources=[SupportResource(name=r.name, contact=r.contact) for r in support.resources],
-    )
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A booking request's answer, and whether it repeats one already given (same key)."""
+
+    booking: BookingCreated
+    replayed: bool
 
 
 class BookingService:
-    """Creates and changes bookings; owns their transactions."""
+    """Creates and changes bookings; owns their transactions.
+
+    `support` is what a booker whose answers raise a safety flag is shown; the intake checks
+    and keeps answers (`screen`, `records`), the outbox queues messages (`announcer`), and
+    notifications build the calendar file (`calendars`).
+    """
 
     def __init__(
         self,
@@ -96,13 +93,22 @@ class BookingService:
         keyring: Keyring,
         clock: Clock,
         availability: AvailabilityService,
-        support: Support,
+        support: SupportOut,
+        *,
+        screen: IntakeScreen,
+        records: IntakeRecords,
+        announcer: Announcer,
+        calendars: CalendarFiles,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
         self.clock = clock
         self.availability = availability
         self.support = support
+        self.screen = screen
+        self.records = records
+        self.announcer = announcer
+        self.calendars = calendars
         self.links = Links(settings)
         self.reminder_lead = (
             timedelta(hours=settings.reminder_hours) if settings.reminder_hours else None
@@ -110,88 +116,51 @@ class BookingService:
 
     # -- create -----------------------------------------------------------------------------
 
-    async def create(
-        self, data: BookingIn, idempotency_key: str | None, client: str
-    ) -> tuple[int, BookingCreated]:
-        """Book (or hold, for a type with a deposit) the slot; returns (status code, body).
+    async def create(self, data: BookingIn, idempotency_key: str | None, client: str) -> Created:
+        """Book (or hold, for a type with a deposit) the slot.
 
-        A repeat with the same Idempotency-Key and body returns the first answer.
+        A repeat with the same Idempotency-Key and body returns the first answer, as the
+        booking stands now, marked as a replay.
         """
-        request_hash = _request_hash(data)
-        clean = await validate_booking(data, self.availability)
+        digest = request_hash(data)
+        clean = await validate_booking(data, self.availability, self.screen)
         try:
             async with write_transaction():
                 now = self.clock()
                 if idempotency_key is not None:
-                    replay = await self._claim_key(idempotency_key, request_hash, now)
-                    if replay is not None:
-                        return replay
+                    stored = await claim_key(idempotency_key, digest, now)
+                    if stored is not None:
+                        return Created(await self._as_it_stands(stored, now), replayed=True)
                 created = await self._insert(clean, now, client)
                 if idempotency_key is not None:
-                    await self._remember_answer(idempotency_key, created)
+                    await remember_answer(idempotency_key, created)
         except ExclusionViolationError:
             raise _slot_taken() from None
-        return 201, created
+        return Created(created, replayed=False)
 
-    async def _claim_key(
-        self, key: str, request_hash: str, now: datetime
-    ) -> tuple[int, BookingCreated] | None:
-        """Claim the key for this request, or return the answer already given for it.
-
-        Concurrent requests with one key queue on its unique index: the first inserts, the
-        others wait for its transaction and then read what it stored.
-        """
-        await IdempotencyKey.delete().where(
-            (IdempotencyKey.key == key) & (IdempotencyKey.created_at <= now - IDEMPOTENCY_TTL)
-        )
-        inserted = await (
-            IdempotencyKey.insert(
-                IdempotencyKey(key=key, request_hash=request_hash, created_at=now)
-            )
-            .on_conflict(action="DO NOTHING")
-            .returning(IdempotencyKey._meta.primary_key)
-        )
-        if inserted:
-            return None
-        row = await IdempotencyKey.select().where(IdempotencyKey.key == key).first()
-        if row is None or row["request_hash"] != request_hash:
-            raise ValidationFailed.on(
-                "Idempotency-Key",
-                "This Idempotency-Key was already used for a different request.",
-            )
-        body = msgspec.json.decode(row["response_body"], type=BookingCreated)
+    async def _as_it_stands(self, stored: StoredAnswer, now: datetime) -> BookingCreated:
+        """A stored answer with the booking's status as of `now`, and the link and the
+        booker's support re-derived: neither is stored with the key."""
+        if stored.booking_id is None:  # the booking was deleted since
+            return stored.body
         booking = (
             await Booking.select(Booking.manage_generation, Booking.status, Booking.hold_expires_at)
-            .where(Booking._meta.primary_key == row["booking"])
+            .where(Booking._meta.primary_key == stored.booking_id)
             .first()
         )
         if booking is None:
-            return row["response_status"], body
-        token = self.links.manage_token(body.reference, booking["manage_generation"])
-        # The same booking, as it stands now (a replay after a cancellation says so), with
-        # the link and the booker's support re-derived: neither is stored with the key.
-        flagged = await booker_flagged_at_booking(row["booking"])
-        return row["response_status"], msgspec.structs.replace(
-            body,
-            status=effective_status(booking, now),
+            return stored.body
+        token = self.links.manage_token(stored.body.reference, booking["manage_generation"])
+        # A replay after a cancellation says so.
+        flagged = await self.records.booker_flagged_at_booking(stored.booking_id)
+        return msgspec.structs.replace(
+            stored.body,
+            status=lifecycle.effective_status(
+                BookingStatus(booking["status"]), booking["hold_expires_at"], now
+            ),
             manage_url=self.links.manage_url(token),
-            support=support_out(self.support) if flagged else None,
+            support=self.support if flagged else None,
         )
-
-    async def _remember_answer(self, key: str, created: BookingCreated) -> None:
-        stored = msgspec.structs.replace(created, manage_url="", support=None)
-        booking = (
-            await Booking.select(Booking._meta.primary_key)
-            .where(Booking.reference == created.reference)
-            .first()
-        )
-        await IdempotencyKey.update(
-            {
-                IdempotencyKey.booking: booking["id"] if booking else None,
-                IdempotencyKey.response_status: 201,
-                IdempotencyKey.response_body: msgspec.json.encode(stored).decode(),
-            }
-        ).where(IdempotencyKey.key == key)
 
     async def _insert(self, clean: CleanBooking, now: datetime, client: str) -> BookingCreated:
         therapist, kind = clean.therapist, clean.consultation_type
@@ -208,13 +177,15 @@ class BookingService:
         hold_expires_at = (
             now + timedelta(minutes=kind["payment_hold_minutes"]) if needs_deposit else None
         )
+        change = lifecycle.hold() if needs_deposit else lifecycle.confirm(None, now)
+        intake = clean.intake
         manage_token = self.links.manage_token(reference, 0)
         (row,) = await Booking.insert(
             Booking(
                 reference=reference,
                 therapist=therapist["id"],
                 consultation_type=kind["id"],
-                status="pending_payment" if needs_deposit else "confirmed",
+                status=change.status,
                 mode=clean.mode,
                 starts_at=clean.starts_at,
                 ends_at=clean.ends_at,
@@ -224,11 +195,11 @@ class BookingService:
                 updated_at=now,
                 client_digest=digest,
                 manage_token_hash=token_hash(manage_token),
-                questionnaire_version=clean.questionnaire_version,
+                questionnaire_version=intake.questionnaire_version,
                 couple_answers=self.keyring.encrypt_json(
-                    clean.couple_answers, couple_context(reference)
+                    intake.couple_answers, couple_context(reference)
                 ),
-                safety_flag=clean.booker_safety_flag,
+                safety_flag=intake.booker_safety_flag,
                 viewer_timezone=clean.viewer_timezone.key,
             )
         ).returning(Booking._meta.primary_key)
@@ -245,27 +216,23 @@ class BookingService:
                     pronouns=partner.pronouns,
                     intake_token_hash=token_hash(self.links.intake_token(reference, position, 0)),
                     answers=self.keyring.encrypt_json(
-                        clean.booker_answers, partner_context(reference, 1)
+                        intake.booker_answers, partner_context(reference, 1)
                     )
                     if booker
                     else None,
-                    questionnaire_version=clean.questionnaire_version if booker else "",
+                    questionnaire_version=intake.questionnaire_version if booker else "",
                     intake_completed_at=now if booker else None,
-                    safety_flag=clean.booker_safety_flag if booker else False,
-                    consents=clean.consents if booker else {},
+                    safety_flag=intake.booker_safety_flag if booker else False,
+                    consents=intake.consents if booker else {},
                     consented_at=now if booker else None,
                 )
             ).returning(Partner._meta.primary_key)
             if booker:
-                await add_answer_version(
-                    self.keyring,
+                await self.records.add_booker_version(
                     booking_id=booking_id,
                     partner_id=inserted["id"],
                     reference=reference,
-                    position=1,
-                    answers=clean.booker_answers,
-                    questionnaire_version=clean.questionnaire_version,
-                    flagged=clean.booker_safety_flag,
+                    intake=intake,
                     now=now,
                 )
         await audit.record(
@@ -276,16 +243,14 @@ class BookingService:
             client=client,
             at=now,
         )
-        if clean.booker_safety_flag:  # the practice hears of it at once, in this transaction
-            await queue_practice_notice(booking_id, reference, "safety_alert", 0, now)
-        if not needs_deposit:
-            await self._announce(booking_id, reference, "invitation", 0, therapist, now)
-            await queue_reminders(
-                booking_id, reference, 0, clean.starts_at, self.reminder_lead, now
+        if intake.booker_safety_flag:  # the practice hears of it at once, in this transaction
+            await self.announcer.notify_practice(
+                booking_id, reference, MessageKind.SAFETY_ALERT, 0, now
             )
+        await self._send(booking_id, reference, change, therapist, clean.starts_at, now)
         return BookingCreated(
             reference=reference,
-            status="pending_payment" if needs_deposit else "confirmed",
+            status=change.status,
             start=rfc3339(clean.starts_at.astimezone(clean.viewer_timezone)),
             end=rfc3339(clean.ends_at.astimezone(clean.viewer_timezone)),
             therapist=therapist["slug"],
@@ -294,7 +259,7 @@ class BookingService:
             manage_url=self.links.manage_url(manage_token),
             # Online payment arrives with the deposits issue; until then a hold is taken.
             payment=None,
-            support=support_out(self.support) if clean.booker_safety_flag else None,
+            support=self.support if clean.intake.booker_safety_flag else None,
             hold_expires_at=rfc3339(hold_expires_at) if hold_expires_at else None,
         )
 
@@ -320,10 +285,8 @@ class BookingService:
 
     async def calendar_file(self, manage_token: str) -> bytes:
         """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""
-        from booking.notifications.feeds import booking_calendar_file
-
         booking = await self._by_manage_token(manage_token)
-        return await booking_calendar_file(booking["id"], self.settings, self.clock)
+        return await self.calendars.booking_file(booking["id"])
 
     async def view(self, manage_token: str) -> BookingView:
         booking = await self._by_manage_token(manage_token)
@@ -337,13 +300,12 @@ class BookingService:
         async with write_transaction():
             now = self.clock()
             current = await _reload(booking["id"])
-            if current["status"] == "cancelled":
-                return Cancelled(status="cancelled", refund=None)
-            if effective_status(current, now) not in LIVE_STATUSES or now >= current["starts_at"]:
-                raise TooLate("This booking can no longer be cancelled.")
+            change = lifecycle.cancel(BookingState.of(current), now)
+            if change is None:
+                return Cancelled(status=BookingStatus.CANCELLED, refund=None)
             await Booking.update(
                 {
-                    Booking.status: "cancelled",
+                    Booking.status: change.status,
                     Booking.cancelled_at: now,
                     Booking.cancel_reason_encrypted: self.keyring.encrypt(
                         reason.strip().encode("utf-8"), cancel_reason_context(current["reference"])
@@ -354,17 +316,11 @@ class BookingService:
                     Booking.updated_at: now,
                 }
             ).where(Booking._meta.primary_key == booking["id"])
-            await drop_pending_reminders(booking["id"])
-            if current["status"] == "confirmed":  # an unpaid hold was never in a calendar
-                therapist = await _therapist(current["therapist"])
-                await self._announce(
-                    booking["id"],
-                    current["reference"],
-                    "cancellation",
-                    current["sequence"] + 1,
-                    therapist,
-                    now,
-                )
+            # An unpaid hold was never in a calendar: its cancellation announces nothing.
+            therapist = await _therapist(current["therapist"]) if change.announce else None
+            await self._send(
+                booking["id"], current["reference"], change, therapist, current["starts_at"], now
+            )
             await audit.record(
                 AuditAction.BOOKING_CANCELLED,
                 actor=COUPLE,
@@ -372,9 +328,9 @@ class BookingService:
                 client=client,
                 at=now,
             )
-            await queue_flagged_change(current, now)  # tells the practice, if flagged
+            await self._tell_practice_if_flagged(current, now)
         # Deposits are not taken online yet, so there is never anything to refund.
-        return Cancelled(status="cancelled", refund=None)
+        return Cancelled(status=BookingStatus.CANCELLED, refund=None)
 
     async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
         """Move the booking to another offered time with the same therapist."""
@@ -399,7 +355,9 @@ class BookingService:
                 now = self.clock()
                 await lock(LockSpace.THERAPIST, therapist["id"])
                 current = await _reload(booking["id"])
-                _check_reschedulable(current, kind, now)
+                change = lifecycle.move(
+                    BookingState.of(current), kind["reschedule_cutoff_hours"], now
+                )
                 await expire_overdue_holds(therapist["id"], new_start, new_start + blocked, now)
                 if not await self.availability.offers(
                     kind, therapist, new_start, now, exclude_booking=booking["id"]
@@ -421,34 +379,62 @@ class BookingService:
                     client=client,
                     at=now,
                 )
-                await queue_flagged_change(current, now)  # tells the practice, if flagged
-                if current["status"] == "confirmed":
-                    sequence = current["sequence"] + 1
-                    reference = current["reference"]
-                    await drop_pending_reminders(booking["id"])
-                    await self._announce(
-                        booking["id"], reference, "update", sequence, therapist, now
-                    )
-                    await queue_reminders(
-                        booking["id"], reference, sequence, new_start, self.reminder_lead, now
-                    )
+                await self._tell_practice_if_flagged(current, now)
+                await self._send(
+                    booking["id"], current["reference"], change, therapist, new_start, now
+                )
         except ExclusionViolationError:
             raise _slot_taken() from None
         return await self._view(await _reload(booking["id"]))
+
+    async def _send(
+        self,
+        booking_id: int,
+        reference: str,
+        change: Transition,
+        therapist: dict[str, Any] | None,
+        starts_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Drop the messages `change` makes obsolete and queue the ones it sends, in its
+        transaction (`therapist` is needed only when it announces; `starts_at`: the time
+        reminders are for)."""
+        if change.drops_reminders:
+            await self.announcer.drop_reminders(booking_id)
+        if change.announce is not None and therapist is not None:
+            await self._announce(
+                booking_id, reference, change.announce, change.sequence, therapist, now
+            )
+        if change.queues_reminders:
+            await self.announcer.remind(
+                booking_id, reference, change.sequence, starts_at, self.reminder_lead, now
+            )
+
+    async def _tell_practice_if_flagged(self, booking: dict[str, Any], now: datetime) -> None:
+        """Tell the practice that a flagged booking moves or is cancelled (nothing if unflagged);
+        `booking` is its row as read before the change, which raises its SEQUENCE by one."""
+        if booking["safety_flag"]:
+            await self.announcer.notify_practice(
+                booking["id"],
+                booking["reference"],
+                MessageKind.FLAGGED_CHANGE,
+                booking["sequence"] + 1,
+                now,
+            )
 
     async def _announce(
         self,
         booking_id: int,
         reference: str,
-        kind: str,
+        kind: MessageKind,
         sequence: int,
         therapist: dict[str, Any],
         now: datetime,
     ) -> None:
         """Queue one message per recipient, in the transaction of the change it announces."""
         wants_email = bool(therapist["email"]) and therapist["email_invitations"]
-        recipients = Recipients(therapist=wants_email).all()
-        await queue_messages(booking_id, reference, kind, sequence, recipients, now)
+        recipients = (*PARTNERS, Recipient.THERAPIST) if wants_email else PARTNERS
+        await self.announcer.announce(booking_id, reference, kind, sequence, recipients, now)
 
     async def _by_manage_token(self, token: str) -> dict[str, Any]:
         gone = NotFound("This booking link is not valid or has expired.")
@@ -457,7 +443,7 @@ class BookingService:
         booking = (
             await Booking.select().where(Booking.manage_token_hash == token_hash(token)).first()
         )
-        if booking is None or self.clock() > booking["ends_at"] + MANAGE_LINK_LIFETIME:
+        if booking is None or not lifecycle.manage_link_open(booking["ends_at"], self.clock()):
             raise gone
         return booking
 
@@ -483,9 +469,8 @@ class BookingService:
         kind = _found(kind, "consultation type")
         therapist = _found(therapist, "therapist")
         tz = _viewer_zone(booking, therapist["timezone"])
-        status = effective_status(booking, now)
-        live = status in LIVE_STATUSES
-        cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
+        state = BookingState.of(booking)
+        status = lifecycle.status_of(state, now)
         return BookingView(
             reference=booking["reference"],
             status=status,
@@ -498,34 +483,14 @@ class BookingService:
                 PartnerStatus(name=p["name"], intake_complete=p["intake_completed_at"] is not None)
                 for p in partners
             ],
-            can_cancel=live and now < booking["starts_at"],
-            can_reschedule=live and now <= cutoff,
+            can_cancel=lifecycle.cancel_refusal(state, now) is None,
+            can_reschedule=lifecycle.move_refusal(state, kind["reschedule_cutoff_hours"], now)
+            is None,
             refund_on_cancel=None,
             timezone=tz.key,
             hold_expires_at=rfc3339(booking["hold_expires_at"])
-            if status == "pending_payment" and booking["hold_expires_at"]
+            if status == BookingStatus.PENDING_PAYMENT and booking["hold_expires_at"]
             else None,
-        )
-
-
-def effective_status(booking: dict[str, Any], now: datetime) -> str:
-    """The status as of `now`: an unpaid hold past its time is expired, swept or not."""
-    hold_end = booking["hold_expires_at"]
-    if booking["status"] == "pending_payment" and (hold_end is None or hold_end <= now):
-        return "expired"
-    return str(booking["status"])
-
-
-def _check_reschedulable(booking: dict[str, Any], kind: dict[str, Any], now: datetime) -> None:
-    status = effective_status(booking, now)
-    if status not in LIVE_STATUSES:
-        raise TooLate(f"A {status.replace('_', ' ')} booking cannot be moved.")
-    cutoff = booking["starts_at"] - timedelta(hours=kind["reschedule_cutoff_hours"])
-    if now > cutoff:
-        hours = kind["reschedule_cutoff_hours"]
-        raise TooLate(
-            f"Bookings can be moved until {hours} hours before they start. "
-            "Please contact the practice."
         )
 
 
@@ -538,11 +503,6 @@ def _viewer_zone(booking: dict[str, Any], therapist_zone: str) -> ZoneInfo:
 
 def _slot_taken() -> SlotUnavailable:
     return SlotUnavailable("That time is no longer available. Please choose another time.")
-
-
-def _request_hash(data: BookingIn) -> str:
-    canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -565,47 +525,3 @@ async def _reload(booking_id: int) -> dict[str, Any]:
     if booking is None:
         raise NotFound("This booking no longer exists.")
     return booking
-
-
-async def expire_overdue_holds(
-    therapist_id: int, starts_at: datetime, blocked_until: datetime, now: datetime
-) -> None:
-    """Expire unpaid holds past their time that overlap a range about to be booked.
-
-    The database constraint cannot see the clock: an overdue hold still counts as live to it
-    until its status changes, so the booking transaction changes it first.
-    """
-    await Booking.update({Booking.status: "expired", Booking.updated_at: now}).where(
-        (Booking.therapist == therapist_id)
-        & (Booking.status == "pending_payment")
-        & (Booking.hold_expires_at <= now)
-        & (Booking.starts_at >= starts_at - timedelta(days=1))
-        & (Booking.starts_at < blocked_until)
-        & (Booking.blocked_until > starts_at)
-    )
-
-
-async def sweep_holds_forever(clock: Clock, interval_seconds: int) -> None:
-    """Expire overdue holds every `interval_seconds`, until cancelled (the web process's
-    lifespan runs it; any number of processes may, the update is idempotent)."""
-    log = logging.getLogger("booking.holds")
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            expired = await sweep_expired_holds(clock())
-        except Exception:  # a database blip must not end the loop
-            log.exception("hold sweep failed; trying again in %s s", interval_seconds)
-            continue
-        if expired:
-            log.info("expired %s unpaid hold(s)", expired)
-
-
-async def sweep_expired_holds(now: datetime) -> int:
-    """Expire every unpaid hold past its time; returns how many."""
-    async with write_transaction():
-        expired = await (
-            Booking.update({Booking.status: "expired", Booking.updated_at: now})
-            .where((Booking.status == "pending_payment") & (Booking.hold_expires_at <= now))
-            .returning(Booking._meta.primary_key)
-        )
-    return len(expired)

@@ -17,10 +17,6 @@ from piccolo.table import Table
 
 from booking.scheduling.tables import ConsultationType, Therapist
 
-# Statuses that hold their time: a live booking blocks [starts_at, blocked_until).
-LIVE_STATUSES = ("pending_payment", "confirmed")
-STATUSES = ("pending_payment", "confirmed", "cancelled", "expired", "completed", "no_show")
-
 
 class Booking(Table, tablename="bookings"):
     reference = Varchar(length=20, unique=True)
@@ -28,6 +24,7 @@ class Booking(Table, tablename="bookings"):
     consultation_type = ForeignKey(
         references=ConsultationType, null=False, on_delete=OnDelete.restrict
     )
+    # A BookingStatus (booking.bookings.statuses).
     status = Varchar(length=20)
     mode = Varchar(length=20, default="")
     starts_at = Timestamptz()

@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
+from booking.bookings.ports import IntakeScreen, ScreenedIntake
 from booking.bookings.schemas import BookingIn, PartnerIn
 from booking.core.errors import FieldError, NotFound, ValidationFailed
 from booking.core.timezones import check_scheduling_instant, parse_zone, zone
-from booking.intake.consents import validate_consents
-from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
 from booking.scheduling.services import AvailabilityService, load_type_row
 
 NAME_MAX = 120
@@ -52,11 +51,7 @@ class CleanBooking:
     ends_at: datetime
     blocked_until: datetime
     partners: list[CleanPartner]
-    couple_answers: dict[str, object]
-    booker_answers: dict[str, object]
-    booker_safety_flag: bool
-    consents: dict[str, str]
-    questionnaire_version: str
+    intake: ScreenedIntake
     viewer_timezone: ZoneInfo
 
 
@@ -74,8 +69,11 @@ def parse_instant(value: str, field: str, now: datetime) -> datetime:
     return check_scheduling_instant(parsed, field, now)
 
 
-async def validate_booking(data: BookingIn, availability: AvailabilityService) -> CleanBooking:
-    """The request checked and normalised, or one ValidationFailed listing every problem."""
+async def validate_booking(
+    data: BookingIn, availability: AvailabilityService, screen: IntakeScreen
+) -> CleanBooking:
+    """The request checked and normalised (its intake by `screen`), or one ValidationFailed
+    listing every problem."""
     problems: list[FieldError] = []
 
     def collect(error: ValidationFailed) -> None:
@@ -116,24 +114,8 @@ async def validate_booking(data: BookingIn, availability: AvailabilityService) -
     if mode == "phone" and partners and not partners[0].phone:
         problems.append(FieldError("partners[0].phone", "Give a number for us to call you on."))
 
-    questionnaire = load_questionnaire()
-    couple: dict[str, object] = {}
-    booker: dict[str, object] = {}
-    try:
-        couple = validate_answers(questionnaire, "couple", data.intake.couple, "intake.couple")
-    except ValidationFailed as error:
-        collect(error)
-    try:
-        booker = validate_answers(
-            questionnaire, "each_partner", data.intake.booker, "intake.booker"
-        )
-    except ValidationFailed as error:
-        collect(error)
-    consents: dict[str, str] = {}
-    try:
-        consents = validate_consents(data.consents, "consents")
-    except ValidationFailed as error:
-        collect(error)
+    intake, intake_problems = screen.screen(data.intake.couple, data.intake.booker, data.consents)
+    problems.extend(intake_problems)
 
     if problems or kind is None or therapist is None or starts_at is None:
         message = problems[0].message if len(problems) == 1 else "Some answers need attention."
@@ -148,11 +130,7 @@ async def validate_booking(data: BookingIn, availability: AvailabilityService) -
         ends_at=starts_at + duration,
         blocked_until=starts_at + duration + timedelta(minutes=kind["buffer_after_minutes"]),
         partners=partners,
-        couple_answers=couple,
-        booker_answers=booker,
-        booker_safety_flag=raises_safety_flag(questionnaire, booker),
-        consents=consents,
-        questionnaire_version=questionnaire.version,
+        intake=intake,
         viewer_timezone=viewer,
     )
 

@@ -54,6 +54,13 @@ class TooLate(ServiceError):
     code = "too_late"
 
 
+class TooEarly(ServiceError):
+    """A change allowed only from a moment that has not come (marking a consultation held)."""
+
+    status_code = 409
+    code = "too_early"
+
+
 class BookingLimitReached(ServiceError):
     """A couple or a connection already holds as many bookings as the practice allows."""
 

@@ -14,6 +14,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from booking.bookings.statuses import NEVER_TOOK_PLACE
 from booking.bookings.tables import Booking, Partner
 from booking.core import audit
 from booking.core.audit import SYSTEM, AuditAction
@@ -23,8 +24,6 @@ from booking.intake.tables import AnswerVersion
 
 log = logging.getLogger("booking.retention")
 
-# Consultations that never took place; confirmed and completed ones keep their intake.
-NEVER_TOOK_PLACE = ("cancelled", "expired", "no_show")
 PURGE_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(minutes=10)
 BATCH = 200

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState
+from booking.bookings.ports import Announcer
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
-from booking.bookings.services import (
-    cancel_reason_context,
-    couple_context,
-    partner_context,
-    support_out,
-)
-from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.bookings.services import cancel_reason_context, couple_context, partner_context
+from booking.bookings.statuses import MessageKind
+from booking.bookings.tables import Booking, Partner
 from booking.core import audit
 from booking.core.audit import SYSTEM, Actor, AuditAction
 from booking.core.crypto import Keyring
@@ -22,18 +21,21 @@ from booking.core.timezones import Clock, utc_now
 from booking.core.tokens import looks_like_token, token_hash
 from booking.intake.consents import Support, load_consents, validate_consents
 from booking.intake.questionnaire import load_questionnaire, raises_safety_flag, validate_answers
+from booking.intake.screen import support_out
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import add_answer_version, version_context
-from booking.notifications.outbox import queue_practice_notice
 
 
 class PartnerIntakeService:
     """What a partner sees and submits through their own link, until the consultation starts."""
 
-    def __init__(self, keyring: Keyring, clock: Clock, support: Support) -> None:
+    def __init__(
+        self, keyring: Keyring, clock: Clock, support: Support, announcer: Announcer
+    ) -> None:
         self.keyring = keyring
         self.clock = clock
         self.support = support
+        self.announcer = announcer
 
     async def view(self, token: str) -> PartnerIntakeView:
         partner, booking = await self._by_token(token)
@@ -116,8 +118,8 @@ class PartnerIntakeService:
                 at=now,
             )
             if flagged:  # the practice hears of it at once, in this transaction
-                await queue_practice_notice(
-                    booking["id"], reference, "safety_alert", booking["sequence"], now
+                await self.announcer.notify_practice(
+                    booking["id"], reference, MessageKind.SAFETY_ALERT, booking["sequence"], now
                 )
         # Support answers the answers just given; an earlier flag is the staff's to follow up.
         return PartnerIntakeDone(
@@ -137,11 +139,7 @@ class PartnerIntakeService:
             await Booking.select().where(Booking._meta.primary_key == partner["booking"]).first()
         )
         # A partner's link works until the consultation starts, for a live booking only.
-        if (
-            booking is None
-            or booking["status"] not in LIVE_STATUSES
-            or self.clock() >= booking["starts_at"]
-        ):
+        if booking is None or not lifecycle.intake_open(BookingState.of(booking), self.clock()):
             raise gone
         return partner, booking
 

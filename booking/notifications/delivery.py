@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 
-from booking.bookings.services import MANAGE_LINK_LIFETIME
-from booking.bookings.tables import LIVE_STATUSES, Booking, Partner
+from booking.bookings import lifecycle
+from booking.bookings.lifecycle import BookingState, Message
+from booking.bookings.statuses import BookingStatus, MessageKind, Recipient
+from booking.bookings.tables import Booking, Partner
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, zone
@@ -50,7 +52,7 @@ log = logging.getLogger("booking.notifications")
 
 
 # The emails that carry the booking's calendar event.
-CALENDAR_KINDS = ("invitation", "update", "cancellation")
+CALENDAR_KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ def event_for(
     return ConsultationEvent(
         uid=booking_uid(booking["reference"], settings.domain),
         sequence=booking["sequence"],
-        cancelled=booking["status"] == "cancelled",
+        cancelled=booking["status"] == BookingStatus.CANCELLED,
         starts_at=booking["starts_at"],
         ends_at=booking["ends_at"],
         summary=f"{kind['name']}: {couple}"
@@ -219,32 +221,32 @@ class Deliverer:
 
     def build(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing | None:
         """The row's message and its one envelope recipient; None when there is no address."""
-        recipient: str = row["recipient"]
-        if recipient == outbox.PRACTICE:
+        recipient = Recipient(row["recipient"])
+        if recipient is Recipient.PRACTICE:
             return self.build_notice(row, facts)
-        row_kind: str = row["kind"]
-        kind: Kind = "new_link" if row_kind in outbox.LINK_KINDS else row["kind"]
+        row_kind = MessageKind(row["kind"])
+        kind: Kind = "new_link" if row_kind.is_link else row["kind"]
         booking, therapist = facts.booking, facts.therapist
         reference = booking["reference"]
-        if recipient == "therapist":
+        if recipient is Recipient.THERAPIST:
             if not therapist["email"]:
                 return None
             to_name, to_email = therapist["name"], therapist["email"]
             role: RecipientRole = "therapist"
             tz_name = therapist["timezone"]
         else:
-            partner = facts.partner(int(recipient.split(":")[1]))
+            partner = facts.partner(_position(recipient))
             to_name, to_email = partner["name"], partner["email"]
             role = "booker" if partner["position"] == 1 else "partner"
             tz_name = booking["viewer_timezone"] or therapist["timezone"]
         manage_url = None
         intake_url = None
-        if role != "therapist" and row_kind != "new_intake_link":
+        if role != "therapist" and row_kind is not MessageKind.NEW_INTAKE_LINK:
             token = self.links.manage_token(reference, booking["manage_generation"])
             manage_url = self.links.manage_url(token)
-        if row_kind == "new_intake_link":
+        if row_kind is MessageKind.NEW_INTAKE_LINK:
             # The renewed link of this partner alone, whoever they are.
-            own = facts.partner(int(recipient.split(":")[1]))
+            own = facts.partner(_position(recipient))
             token = self.links.intake_token(reference, own["position"], own["intake_generation"])
             intake_url = self.links.intake_url(token)
         elif role == "partner" and kind not in ("cancellation", "new_link"):
@@ -296,14 +298,17 @@ class Deliverer:
         kind: NoticeKind = row["kind"]
         # A cancellation is a booking's last change: a flagged change that speaks for the
         # booking's current SEQUENCE of a cancelled booking is that cancellation, any other a move.
-        cancelled = booking["status"] == "cancelled" and row["sequence"] >= booking["sequence"]
+        cancelled = (
+            booking["status"] == BookingStatus.CANCELLED and row["sequence"] >= booking["sequence"]
+        )
+        moved_or_cancelled: Literal["moved", "cancelled"] = "cancelled" if cancelled else "moved"
         notice = PracticeNotice(
             kind=kind,
             practice_name=self.settings.practice_name,
             reference=booking["reference"],
             starts_at=booking["starts_at"],
             timezone_name=self.settings.practice_timezone,
-            change="" if kind == "safety_alert" else "cancelled" if cancelled else "moved",
+            change=moved_or_cancelled if row["kind"] == MessageKind.FLAGGED_CHANGE else "",
         )
         alert = self.settings.practice_alert
         message = compose_message(
@@ -320,37 +325,18 @@ class Deliverer:
 
 
 def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) -> str | None:
-    """Why the row's message should no longer be sent, or None."""
+    """Why the row's message should no longer be sent (booking.bookings.lifecycle), or None."""
     if facts is None:
         return "booking gone"
-    booking = facts.booking
-    if row["recipient"] == outbox.PRACTICE:
-        return None  # the practice hears of every flagged event, whatever happened since
-    if row["kind"] in outbox.LINK_KINDS:
-        return _link_obsolete(row, facts, now)
-    if row["kind"] == "cancellation":
-        return None if booking["status"] == "cancelled" else "booking not cancelled"
-    if booking["status"] != "confirmed":
-        return f"booking {booking['status']}"
-    if row["sequence"] < booking["sequence"]:
-        return "superseded by a later change"
-    if row["kind"] == "reminder" and booking["starts_at"] <= now:
-        return "the consultation has started"
-    return None
+    message = Message.of(row)
+    position = message.recipient.position
+    generation = facts.partner(position)["intake_generation"] if position else 0
+    return lifecycle.obsolete(message, BookingState.of(facts.booking), now, generation)
 
 
-def _link_obsolete(row: dict[str, Any], facts: BookingFacts, now: datetime) -> str | None:
-    """Why a renewed link should not be sent: renewed again since, or it no longer opens."""
-    booking = facts.booking
-    if row["kind"] == "new_manage_link":
-        if row["sequence"] < booking["manage_generation"]:
-            return "superseded by a newer link"
-        if now > booking["ends_at"] + MANAGE_LINK_LIFETIME:
-            return "the manage link has expired"
-        return None
-    partner = facts.partner(int(row["recipient"].split(":")[1]))
-    if row["sequence"] < partner["intake_generation"]:
-        return "superseded by a newer link"
-    if booking["status"] not in LIVE_STATUSES or now >= booking["starts_at"]:
-        return "the intake link no longer opens"
-    return None
+def _position(recipient: Recipient) -> int:
+    """The partner position of a row addressed to a partner (the outbox writes no other)."""
+    position = recipient.position
+    if position is None:
+        raise DeliveryError(f"a {recipient} row carries no partner", permanent=True)
+    return position

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
 from booking.core.errors import NotFound
 from booking.core.settings import Settings
@@ -47,6 +48,10 @@ class FeedService:
         ).where(Therapist.slug == slug)
         return url
 
+    async def booking_file(self, booking_id: int) -> bytes:
+        """The booking's one event as it stands (booking.bookings.ports.CalendarFiles)."""
+        return await booking_calendar_file(booking_id, self.settings, self.clock)
+
     async def feed(self, token: str) -> bytes:
         """Upcoming confirmed consultations: times, type, mode, the couple's first names."""
         gone = NotFound("No calendar feed here.")
@@ -62,7 +67,7 @@ class FeedService:
             Booking.select(Booking._meta.primary_key)
             .where(
                 (Booking.therapist == therapist["id"])
-                & (Booking.status == "confirmed")
+                & (Booking.status == BookingStatus.CONFIRMED)
                 & (Booking.starts_at >= now - FEED_PAST)
             )
             .order_by(Booking.starts_at)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.core.db import bound, write_transaction
 from booking.notifications.tables import OutboxMessage
 
@@ -22,25 +22,9 @@ from booking.notifications.tables import OutboxMessage
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
-PARTNERS = ("partner:1", "partner:2")
-PRACTICE = "practice"
-# Notices to the practice (PRACTICE_ALERT_EMAIL): each is sent, whatever happened since.
-NOTICE_KINDS = ("safety_alert", "flagged_change")
-# A renewed link, to its holder; the row's sequence is the link's generation.
-LINK_KINDS = ("new_manage_link", "new_intake_link")
 
 
-@dataclass(frozen=True, slots=True)
-class Recipients:
-    """Who receives a booking's messages: both partners, and the therapist when they want it."""
-
-    therapist: bool
-
-    def all(self) -> tuple[str, ...]:
-        return (*PARTNERS, "therapist") if self.therapist else PARTNERS
-
-
-def dedupe_key(reference: str, kind: str, sequence: int, recipient: str) -> str:
+def dedupe_key(reference: str, kind: MessageKind, sequence: int, recipient: Recipient) -> str:
     """The outbox row's unique key: one message per booking, kind, sequence and recipient."""
     return f"{reference}:{kind}:{sequence}:{recipient}"
 
@@ -54,9 +38,9 @@ def retry_delay(attempts: int) -> timedelta:
 async def queue_messages(
     booking_id: int,
     reference: str,
-    kind: str,
+    kind: MessageKind,
     sequence: int,
-    recipients: Iterable[str],
+    recipients: Iterable[Recipient],
     now: datetime,
 ) -> None:
     """One row per recipient for a booking change (inside the caller's transaction)."""
@@ -79,7 +63,7 @@ async def queue_messages(
 
 
 async def queue_practice_notice(
-    booking_id: int, reference: str, kind: str, sequence: int, now: datetime
+    booking_id: int, reference: str, kind: MessageKind, sequence: int, now: datetime
 ) -> None:
     """One notice to the practice (inside the caller's transaction).
 
@@ -87,12 +71,12 @@ async def queue_practice_notice(
     a cancellation, are separate events and each gets its own row. The row is written once,
     with the change that causes it, so the key needs no other determinism.
     """
-    key = f"{dedupe_key(reference, kind, sequence, PRACTICE)}:{secrets.token_hex(8)}"
+    key = f"{dedupe_key(reference, kind, sequence, Recipient.PRACTICE)}:{secrets.token_hex(8)}"
     await OutboxMessage.insert(
         OutboxMessage(
             booking=booking_id,
             kind=kind,
-            recipient=PRACTICE,
+            recipient=Recipient.PRACTICE,
             sequence=sequence,
             dedupe_key=key,
             status="pending",
@@ -101,15 +85,6 @@ async def queue_practice_notice(
             created_at=now,
         )
     )
-
-
-async def queue_flagged_change(booking: dict[str, Any], now: datetime) -> None:
-    """Tell the practice that a flagged booking moves or is cancelled (nothing if unflagged);
-    `booking` is its row as read before the change, which raises its SEQUENCE by one."""
-    if booking["safety_flag"]:
-        await queue_practice_notice(
-            booking["id"], booking["reference"], "flagged_change", booking["sequence"] + 1, now
-        )
 
 
 async def queue_reminders(
@@ -131,10 +106,10 @@ async def queue_reminders(
         *[
             OutboxMessage(
                 booking=booking_id,
-                kind="reminder",
+                kind=MessageKind.REMINDER,
                 recipient=recipient,
                 sequence=sequence,
-                dedupe_key=dedupe_key(reference, "reminder", sequence, recipient),
+                dedupe_key=dedupe_key(reference, MessageKind.REMINDER, sequence, recipient),
                 status="pending",
                 due_at=due,
                 next_attempt_at=due,
@@ -151,7 +126,7 @@ async def drop_pending_reminders(booking_id: int) -> None:
         {OutboxMessage.status: "skipped", OutboxMessage.last_error: "superseded"}
     ).where(
         (OutboxMessage.booking == booking_id)
-        & (OutboxMessage.kind == "reminder")
+        & (OutboxMessage.kind == MessageKind.REMINDER)
         & (OutboxMessage.status == "pending")
     )
 

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.bookings.tables import LIVE_STATUSES, Booking
 from booking.core.db import read_scope, read_together
 from booking.core.errors import NotFound, ValidationFailed
 from booking.core.timezones import Clock, day_bounds, epoch, utc_now, zone
@@ -21,6 +20,7 @@ from booking.scheduling.engine import (
     compute_slots,
     merge_slots,
 )
+from booking.scheduling.ports import BookedTime
 from booking.scheduling.schemas import ConsultationTypeOut, Money, PolicyOut, TherapistOut
 from booking.scheduling.tables import (
     BusyInterval,
@@ -156,8 +156,9 @@ class DirectoryService:
 class AvailabilityService:
     """Open slots for a consultation type over a window of dates in a viewer's zone."""
 
-    def __init__(self, practice_timezone: str, clock: Clock = utc_now) -> None:
+    def __init__(self, practice_timezone: str, booked: BookedTime, clock: Clock = utc_now) -> None:
         self.practice_timezone = practice_timezone
+        self.booked = booked
         self.clock = clock
 
     async def find(
@@ -201,7 +202,7 @@ class AvailabilityService:
             window_start, window_end = day_bounds(first, last, viewer_zone)
             bookable = [t for t in therapists if t["accepting_new_couples"] or moving is not None]
             calendars = await load_calendars(
-                type_row, bookable, window_start, window_end, now, exclude_booking=moving
+                self.booked, type_row, bookable, window_start, window_end, now, moving
             )
         policy = policy_of(type_row)
         per_therapist = [
@@ -225,7 +226,7 @@ class AvailabilityService:
         day = start.astimezone(tz).date()
         window_start, window_end = day_bounds(day, day, tz)
         (calendar,) = await load_calendars(
-            type_row, [therapist_row], window_start, window_end, now, exclude_booking
+            self.booked, type_row, [therapist_row], window_start, window_end, now, exclude_booking
         )
         slots = compute_slots(calendar, policy_of(type_row), window_start, window_end, epoch(now))
         wanted = epoch(start)
@@ -330,6 +331,7 @@ def _overlapping(
 
 
 async def load_calendars(
+    booked: BookedTime,
     type_row: dict[str, Any],
     therapists: Sequence[dict[str, Any]],
     window_start: int,
@@ -337,8 +339,8 @@ async def load_calendars(
     now: datetime,
     exclude_booking: int | None = None,
 ) -> list[TherapistCalendar]:
-    """Each therapist's hours and busy time overlapping the window (read together: at once
-    on PostgreSQL, on one connection on SQLite).
+    """Each therapist's hours and busy time overlapping the window, with the time `booked`
+    (all read together: at once on PostgreSQL, on one connection on SQLite).
 
     Every query is bounded on both ends of an indexed column, so its cost follows the window,
     not the length of the history.
@@ -376,38 +378,17 @@ async def load_calendars(
             ),
             _overlapping(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
             _overlapping(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
-            Booking.select(
-                Booking._meta.primary_key,
-                Booking.therapist,
-                Booking.consultation_type,
-                Booking.status,
-                Booking.starts_at,
-                Booking.blocked_until,
-                Booking.hold_expires_at,
-            ).where(
-                Booking.therapist.is_in(ids)
-                & (Booking.starts_at >= lo - CAP_MARGIN)
-                & (Booking.starts_at < hi + CAP_MARGIN)
-                & Booking.status.is_in(list(LIVE_STATUSES))
-            ),
+            booked.busy(ids, (lo - CAP_MARGIN, hi + CAP_MARGIN), now, exclude_booking),
         )
 
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for row in (*time_off, *busy):
         blocked[row["therapist"]].append((epoch(row["starts_at"]), epoch(row["ends_at"])))
     booked_starts: dict[int, list[int]] = defaultdict(list)
-    for row in bookings:
-        if row["id"] == exclude_booking:
-            continue
-        expired = row["status"] == "pending_payment" and (
-            row["hold_expires_at"] is None or row["hold_expires_at"] <= now
-        )
-        if expired:
-            continue
-        start = epoch(row["starts_at"])
-        blocked[row["therapist"]].append((start, epoch(row["blocked_until"])))
-        if row["consultation_type"] == type_row["id"]:
-            booked_starts[row["therapist"]].append(start)
+    for booking in bookings:
+        blocked[booking.therapist_id].append((booking.starts_at, booking.blocked_until))
+        if booking.consultation_type_id == type_row["id"]:
+            booked_starts[booking.therapist_id].append(booking.starts_at)
     rules: dict[int, list[WeeklyHours]] = defaultdict(list)
     for row in weekly:
         rules[row["therapist"]].append(

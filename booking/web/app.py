@@ -17,13 +17,17 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
-from booking.bookings.services import BookingService, sweep_holds_forever
+from booking.bookings.booked_time import LiveBookings
+from booking.bookings.holds import sweep_holds_forever
+from booking.bookings.services import BookingService
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.ratelimit import rate_limit_store
 from booking.core.settings import Settings, get_settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.consents import load_support
+from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_out
 from booking.intake.services import PartnerIntakeService
+from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -78,13 +82,24 @@ def create_app(
             if owned:
                 await close_pool(engine)
 
-    availability = AvailabilityService(settings.practice_timezone, clock)
+    availability = AvailabilityService(settings.practice_timezone, LiveBookings(), clock)
     directory = DirectoryService()
     keyring = settings.keyring()
     support = load_support(settings.support_file)
-    bookings = BookingService(settings, keyring, clock, availability, support)
-    intake = PartnerIntakeService(keyring, clock, support)
     feeds = FeedService(settings, clock)
+    announcer = OutboxAnnouncer()
+    bookings = BookingService(
+        settings,
+        keyring,
+        clock,
+        availability,
+        support_out(support),
+        screen=QuestionnaireScreen(),
+        records=AnswerRecords(keyring),
+        announcer=announcer,
+        calendars=feeds,
+    )
+    intake = PartnerIntakeService(keyring, clock, support, announcer)
 
     return Litestar(
         route_handlers=audience_routers(STATIC),

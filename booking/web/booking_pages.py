@@ -224,9 +224,9 @@ class BookingPages(Controller):
         key = first(values, "idempotency_key") or secrets.token_urlsafe(24)
         data = booking_from_form(values, slot)
         try:
-            _, created = await bookings.create(
-                data, checked_idempotency_key(key), client_address(request)
-            )
+            created = (
+                await bookings.create(data, checked_idempotency_key(key), client_address(request))
+            ).booking
         except ValidationFailed as exc:
             # Going back after booking and sending the form again, changed, reuses its key.
             problems = [

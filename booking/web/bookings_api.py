@@ -49,10 +49,11 @@ class BookingController(Controller):
             HeaderParameter(name="Idempotency-Key", description="Repeat-safe key for this request"),
         ] = None,
     ) -> Response[BookingCreated]:
-        status, body = await bookings.create(
+        created = await bookings.create(
             data, checked_idempotency_key(idempotency_key), client_address(request)
         )
-        return Response(body, status_code=status)
+        # A replay answers as the first request did.
+        return Response(created.booking, status_code=201)
 
     @get("/{manage_token:str}", summary="A booking, by its manage link")
     async def view(

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from booking.bookings.schemas import BookingView
 from booking.bookings.services import BookingService
+from booking.bookings.statuses import BookingStatus
 from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
 from booking.core.timezones import zone
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -31,12 +32,12 @@ DONE_MESSAGES = {
     "rescheduled": "The consultation has moved to its new time.",
 }
 STATUS_LABELS = {
-    "confirmed": "Confirmed",
-    "pending_payment": "Waiting for the deposit",
-    "cancelled": "Cancelled",
-    "expired": "Expired: the deposit was not paid in time",
-    "completed": "Took place",
-    "no_show": "Missed",
+    BookingStatus.CONFIRMED: "Confirmed",
+    BookingStatus.PENDING_PAYMENT: "Waiting for the deposit",
+    BookingStatus.CANCELLED: "Cancelled",
+    BookingStatus.EXPIRED: "Expired: the deposit was not paid in time",
+    BookingStatus.COMPLETED: "Took place",
+    BookingStatus.NO_SHOW: "Missed",
 }
 
 
@@ -178,7 +179,7 @@ async def _booking_context(view: BookingView, directory: DirectoryService) -> di
         "end": datetime.fromisoformat(view.end).astimezone(tz),
         "therapist_name": therapist_name,
         "type_name": type_name,
-        "status_label": STATUS_LABELS.get(view.status, view.status.replace("_", " ").capitalize()),
+        "status_label": STATUS_LABELS[view.status],
     }
 
 

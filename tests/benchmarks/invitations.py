@@ -34,11 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.postgres import PostgresEngine
 
+from booking.bookings.statuses import PARTNERS
 from booking.core.crypto import Keyring
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
 from booking.notifications.messages import message_id_for
-from booking.notifications.outbox import PARTNERS, dedupe_key
+from booking.notifications.outbox import dedupe_key
 from booking.notifications.tables import OutboxMessage
 from booking.piccolo_app import use_engine
 from booking.web.app import create_app

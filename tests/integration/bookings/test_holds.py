@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from httpx import AsyncClient
 
-from booking.bookings.services import sweep_expired_holds
+from booking.bookings.holds import sweep_expired_holds
 from booking.bookings.tables import Booking
 from tests.factories import booking_request
 from tests.integration.conftest import FixedClock

@@ -7,9 +7,18 @@ from datetime import timedelta
 import msgspec
 from httpx import AsyncClient
 
+from booking.bookings.booked_time import LiveBookings
+from booking.bookings.schemas import BookingIn
+from booking.bookings.services import BookingService, Created
 from booking.bookings.tables import Booking, IdempotencyKey
+from booking.core.settings import Settings
 from booking.intake.consents import load_support
+from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_out
+from booking.notifications.announcer import OutboxAnnouncer
+from booking.notifications.feeds import FeedService
+from booking.scheduling.services import AvailabilityService
 from tests.factories import booking_request, partner_answers
+from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_9, AT_10, Practice
 
@@ -104,3 +113,32 @@ async def test_support_is_not_stored_with_the_key_and_a_replay_still_gives_it(
     assert msgspec.json.decode(stored["response_body"])["support"] is None
     assert support.message not in stored["response_body"]
     assert all(r.contact not in stored["response_body"] for r in support.resources)
+
+
+async def test_the_service_tells_a_replay_from_a_first_answer_and_names_no_status_code(
+    database: Database, practice: Practice, clock: FixedClock
+) -> None:
+    # Given the booking service assembled as the application assembles it
+    settings = Settings.from_env()
+    keyring = settings.keyring()
+    bookings = BookingService(
+        settings,
+        keyring,
+        clock,
+        AvailabilityService(settings.practice_timezone, LiveBookings(), clock),
+        support_out(load_support(settings.support_file)),
+        screen=QuestionnaireScreen(),
+        records=AnswerRecords(keyring),
+        announcer=OutboxAnnouncer(),
+        calendars=FeedService(settings, clock),
+    )
+    request = msgspec.convert(booking_request(AT_10), BookingIn)
+
+    # When the same request is made twice with one key
+    first = await bookings.create(request, "booking-attempt-1", "")
+    again = await bookings.create(request, "booking-attempt-1", "")
+
+    # Then the second is the first answer, marked as a replay; the controller picks the status
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.booking == first.booking
+    assert isinstance(first, Created)
