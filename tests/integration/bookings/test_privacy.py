@@ -19,6 +19,7 @@ from booking.intake.services import rotate_intake_keys
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import version_context
 from booking.web.app import create_app
+from tests.asgi import asgi_transport
 from tests.factories import (
     ALL_CONSENTS,
     DISTINCTIVE,
@@ -50,7 +51,7 @@ async def book_with_distinctive_answers(client: AsyncClient) -> str:
 
 def raw_database(database: Database) -> bytes:
     if database.backend == "sqlite":
-        path = Path(database.engine.path)
+        path = Path(database.sqlite_path)
         return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
     assert database.url is not None
     return subprocess.run(
@@ -145,7 +146,7 @@ async def test_write_endpoints_are_rate_limited_per_client(
     app = create_app(settings, database.engine)
     async with (
         app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as client,
     ):
         statuses = [
             (await client.post("/api/v1/bookings", json=booking_request(AT_9))).status_code
