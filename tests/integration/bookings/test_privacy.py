@@ -87,6 +87,7 @@ async def test_rotation_reencrypts_and_old_answers_stay_readable(
 
     only_new = Keyring.parse(new)
     booking = await Booking.select(Booking.couple_answers).first()
+    assert booking is not None
     assert key_id_of(booking["couple_answers"]) == "k2026"
     couple = only_new.decrypt_json(booking["couple_answers"], couple_context(reference))
     assert couple["hoped_for_help"] == f"Couple: {DISTINCTIVE}"  # type: ignore[index]
@@ -124,6 +125,7 @@ async def test_a_cancel_reason_is_encrypted_at_rest_and_rotated(
     # The couple part, the booker's part and its version 1, and the reason.
     assert await rotate_intake_keys(Keyring.parse(f"{new},{old}")) == 4
     rotated = await Booking.select(Booking.cancel_reason_encrypted).first()
+    assert rotated is not None
     assert Keyring.parse(new).decrypt(rotated["cancel_reason_encrypted"], context) == (
         reason.encode()
     )
@@ -135,6 +137,7 @@ async def test_a_ciphertext_moved_to_another_booking_does_not_decrypt(
     first = await book_with_distinctive_answers(client)
     keyring = get_settings().keyring()
     booking = await Booking.select(Booking.couple_answers).where(Booking.reference == first).first()
+    assert booking is not None
     with pytest.raises(DecryptionError):
         keyring.decrypt(booking["couple_answers"], couple_context("ZZZZ-ZZZZ"))
 
