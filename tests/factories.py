@@ -33,7 +33,7 @@ async def make_type(slug: str = "consult", **fields: Any) -> int:
     }
     values.update(fields)
     (row,) = await ConsultationType.insert(ConsultationType(**values)).returning(
-        ConsultationType.id
+        ConsultationType._meta.primary_key
     )
     return int(row["id"])
 
@@ -55,7 +55,7 @@ async def make_therapist(
         "position": next(_counter),
     }
     values.update(fields)
-    (row,) = await Therapist.insert(Therapist(**values)).returning(Therapist.id)
+    (row,) = await Therapist.insert(Therapist(**values)).returning(Therapist._meta.primary_key)
     therapist_id = int(row["id"])
     for type_id in types:
         await TherapistOffering.insert(

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.postgres import PostgresEngine
 
-from booking.bookings.statuses import PARTNERS
+from booking.bookings.statuses import PARTNERS, MessageKind
 from booking.core.crypto import Keyring
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
@@ -615,7 +615,7 @@ async def _measure(
         result.commit_seconds = max(posted.answered_at) - min(posted.answered_at)
     answered = dict(zip(posted.references, posted.answered_at, strict=True))
     wanted = {
-        message_id_for(dedupe_key(reference, "invitation", 0, who), domain)
+        message_id_for(dedupe_key(reference, MessageKind.INVITATION, 0, who), domain)
         for reference in answered
         for who in PARTNERS
     }

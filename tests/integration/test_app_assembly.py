@@ -16,6 +16,7 @@ from booking.core.crypto import Keyring
 from booking.core.settings import Settings
 from booking.core.variables import VARIABLES
 from booking.web.app import create_app
+from tests.asgi import asgi_transport
 from tests.fixtures.databases import Database
 
 # The service's own variables; the standard library and the framework may look up theirs
@@ -39,14 +40,14 @@ class GuardedEnvironment(dict[str, str]):
         self._check(key)
         return super().__contains__(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self._check(key)
         return super().get(key, default)
 
     def _whole(self, *args: object) -> NoReturn:
         raise AssertionError("the whole environment was read")
 
-    __iter__ = keys = items = values = copy = _whole  # type: ignore[assignment]
+    __iter__ = keys = items = values = copy = _whole
 
 
 def listing(directory: Path) -> list[str]:
@@ -82,7 +83,7 @@ async def test_create_app_and_its_lifespan_read_no_environment_and_write_no_file
         assert listing(data_dir) == []
         async with (
             app.lifespan(),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as http,
         ):
             assert (await http.get("/health/ready")).status_code == 200
             assert (await http.get("/api/v1/therapists")).status_code == 200

@@ -32,10 +32,12 @@ BEFORE = "2026-11-27T18:10:00:000000"  # m0006
 
 
 @pytest.fixture(params=BACKENDS)
-async def before_m0007(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+async def before_m0007(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Engine[Any]]:
     """An empty database of its own, migrated up to m0006 only."""
     if request.param == "sqlite":
-        engine: Engine = sqlite_engine(str(tmp_path / "booking.sqlite3"))
+        engine: Engine[Any] = sqlite_engine(str(tmp_path / "booking.sqlite3"))
         drop = None
     else:
         assert POSTGRES_URL
@@ -66,7 +68,7 @@ async def raw(sql: str, *values: Any) -> list[dict[str, Any]]:
 
 
 async def test_existing_answers_become_version_one_and_reasons_are_encrypted(
-    before_m0007: Engine,
+    before_m0007: Engine[Any],
 ) -> None:
     practice = await make_practice()
     keyring = get_settings().keyring()

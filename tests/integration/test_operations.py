@@ -11,6 +11,7 @@ from booking.core.db import sqlite_engine
 from booking.core.settings import Settings
 from booking.piccolo_app import migrate, migration_ids, pending_migrations
 from booking.web.app import create_app
+from tests.asgi import asgi_transport
 from tests.fixtures.databases import Database
 
 
@@ -29,7 +30,7 @@ async def test_not_ready_while_migrations_are_pending(tmp_path: Path) -> None:
     app = create_app(Settings.from_env(), engine)
     async with (
         app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as raw,
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as raw,
     ):
         response = await raw.get("/health/ready")
         assert response.status_code == 503

@@ -29,7 +29,7 @@ async def remove_rows(database: Database, table: type[Table], where: str) -> Non
     sql = f"DELETE FROM {table._meta.tablename} WHERE {where}"
     if database.url is None:
         # A new sqlite3 connection leaves foreign keys off (the service turns them on).
-        with sqlite3.connect(database.engine.path) as connection:
+        with sqlite3.connect(database.sqlite_path) as connection:
             connection.execute(sql)
         return
     connection = await asyncpg.connect(database.url)
@@ -41,7 +41,7 @@ async def remove_rows(database: Database, table: type[Table], where: str) -> Non
 
 
 def requests_under(flags: list[str], database: Database, requests: list[str]) -> Any:
-    target = database.url or database.engine.path
+    target = database.url or database.sqlite_path
     result = subprocess.run(
         [sys.executable, *flags, "-m", "tests.integration.flagged_requests", target, *requests],
         cwd=ROOT,

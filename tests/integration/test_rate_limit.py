@@ -22,6 +22,7 @@ from booking.core.ratelimit import (
 )
 from booking.core.settings import Settings
 from booking.web.app import create_app
+from tests.asgi import asgi_transport
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.integration.pages.conftest import HTML, booking_form
@@ -108,7 +109,7 @@ async def test_a_page_past_the_limit_is_a_calm_page_and_the_next_minute_is_fresh
 ) -> None:
     settings = Settings.from_env({**os.environ, "RATE_LIMIT_PER_MINUTE": "1"})
     app = create_app(settings, database.engine, clock)
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://t") as web:
         booked = await web.post("/book", data=booking_form(AT_9, key="k1"), headers=HTML)
         refused = await web.post("/book", data=booking_form(AT_10, key="k2"), headers=HTML)

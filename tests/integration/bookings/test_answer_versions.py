@@ -48,7 +48,7 @@ async def submit(client: AsyncClient, reference: str, answers: dict[str, Any]) -
 
 
 async def flags(reference: str) -> tuple[bool, list[bool]]:
-    booking = await Booking.select(Booking.id, Booking.safety_flag).where(
+    booking = await Booking.select(Booking._meta.primary_key, Booking.safety_flag).where(
         Booking.reference == reference
     )
     partners = await (
@@ -89,12 +89,13 @@ async def test_a_later_safe_submission_keeps_the_flag_and_both_versions(
     assert opened[1]["harmed_past_year"] == "no"  # type: ignore[index]
     # What the partner's record shows as their answers is the latest version.
     latest = await Partner.select(Partner.answers).where(Partner.position == 2).first()
+    assert latest is not None
     assert keyring.decrypt_json(latest["answers"], partner_context(reference, 2)) == opened[1]
 
     events = (
         await AuditEvent.select(AuditEvent.actor, AuditEvent.action, AuditEvent.record)
         .where(AuditEvent.booking_reference == reference)
-        .order_by(AuditEvent.id)
+        .order_by(AuditEvent._meta.primary_key)
     )
     assert events[1:] == [
         {"actor": "partner:2", "action": "intake.submitted", "record": "partner:2 version 1"},
@@ -141,6 +142,7 @@ async def test_staff_resolving_clears_both_flags_and_is_audited(
     resolved = await Booking.select(Booking.safety_resolved_at, Booking.safety_resolved_by).first()
     assert resolved == {"safety_resolved_at": clock.now, "safety_resolved_by": "staff:7"}
     event = await AuditEvent.select().where(AuditEvent.action == "safety.resolved").first()
+    assert event is not None
     assert (event["actor"], event["booking_reference"], event["client_address"]) == (
         "staff:7",
         reference,

@@ -67,4 +67,6 @@ async def test_an_overdue_hold_closes_its_partners_intake_link_before_the_sweep(
     response = await client.get(link)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert (await Booking.select(Booking.status).first())["status"] == "pending_payment"
+    stored = await Booking.select(Booking.status).first()
+    assert stored is not None
+    assert stored["status"] == "pending_payment"

@@ -24,10 +24,14 @@ async def test_an_overdue_hold_reads_as_expired_before_and_after_the_sweep(
     view = (await client.get(f"/api/v1/bookings/{token}")).json()
     assert view["status"] == "expired"
     assert view["can_cancel"] is False
-    assert (await Booking.select(Booking.status).first())["status"] == "pending_payment"
+    stored = await Booking.select(Booking.status).first()
+    assert stored is not None
+    assert stored["status"] == "pending_payment"
 
     assert await sweep_expired_holds(clock.now) == 1
-    assert (await Booking.select(Booking.status).first())["status"] == "expired"
+    stored = await Booking.select(Booking.status).first()
+    assert stored is not None
+    assert stored["status"] == "expired"
     assert await sweep_expired_holds(clock.now) == 0
 
 

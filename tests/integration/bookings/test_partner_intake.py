@@ -70,7 +70,7 @@ async def test_a_resubmission_replaces_the_answers_and_is_audited(
     events = (
         await AuditEvent.select(AuditEvent.actor, AuditEvent.action)
         .where(AuditEvent.booking_reference == booking["reference"])
-        .order_by(AuditEvent.id)
+        .order_by(AuditEvent._meta.primary_key)
     )
     assert [e["action"] for e in events] == [
         "intake.submitted",  # the booker's own part, at booking

@@ -19,6 +19,7 @@ from booking.intake.services import rotate_intake_keys
 from booking.intake.tables import AnswerVersion
 from booking.intake.versions import version_context
 from booking.web.app import create_app
+from tests.asgi import asgi_transport
 from tests.factories import (
     ALL_CONSENTS,
     DISTINCTIVE,
@@ -50,7 +51,7 @@ async def book_with_distinctive_answers(client: AsyncClient) -> str:
 
 def raw_database(database: Database) -> bytes:
     if database.backend == "sqlite":
-        path = Path(database.engine.path)
+        path = Path(database.sqlite_path)
         return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
     assert database.url is not None
     return subprocess.run(
@@ -86,6 +87,7 @@ async def test_rotation_reencrypts_and_old_answers_stay_readable(
 
     only_new = Keyring.parse(new)
     booking = await Booking.select(Booking.couple_answers).first()
+    assert booking is not None
     assert key_id_of(booking["couple_answers"]) == "k2026"
     couple = only_new.decrypt_json(booking["couple_answers"], couple_context(reference))
     assert couple["hoped_for_help"] == f"Couple: {DISTINCTIVE}"  # type: ignore[index]
@@ -123,6 +125,7 @@ async def test_a_cancel_reason_is_encrypted_at_rest_and_rotated(
     # The couple part, the booker's part and its version 1, and the reason.
     assert await rotate_intake_keys(Keyring.parse(f"{new},{old}")) == 4
     rotated = await Booking.select(Booking.cancel_reason_encrypted).first()
+    assert rotated is not None
     assert Keyring.parse(new).decrypt(rotated["cancel_reason_encrypted"], context) == (
         reason.encode()
     )
@@ -134,6 +137,7 @@ async def test_a_ciphertext_moved_to_another_booking_does_not_decrypt(
     first = await book_with_distinctive_answers(client)
     keyring = get_settings().keyring()
     booking = await Booking.select(Booking.couple_answers).where(Booking.reference == first).first()
+    assert booking is not None
     with pytest.raises(DecryptionError):
         keyring.decrypt(booking["couple_answers"], couple_context("ZZZZ-ZZZZ"))
 
@@ -145,7 +149,7 @@ async def test_write_endpoints_are_rate_limited_per_client(
     app = create_app(settings, database.engine)
     async with (
         app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as client,
     ):
         statuses = [
             (await client.post("/api/v1/bookings", json=booking_request(AT_9))).status_code

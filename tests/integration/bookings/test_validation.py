@@ -88,6 +88,7 @@ async def test_both_partners_may_share_one_email(client: AsyncClient, practice: 
 
 
 async def test_wrong_json_types_are_422_not_500(client: AsyncClient, practice: Practice) -> None:
+    body: object  # each a JSON document of the wrong shape
     for body in (
         {"consultation_type": 5},
         [],

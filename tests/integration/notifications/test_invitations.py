@@ -24,7 +24,9 @@ def calendar_part(received: Received) -> tuple[str, bytes]:
     """The text/calendar alternative: its method parameter and its body."""
     for part in received.message.walk():
         if part.get_content_type() == "text/calendar":
-            return str(part.get_param("method")), part.get_payload(decode=True)
+            body = part.get_payload(decode=True)
+            assert isinstance(body, bytes), type(body)
+            return str(part.get_param("method")), body
     raise AssertionError("no text/calendar part")
 
 

@@ -216,7 +216,7 @@ def command_env(database: Database, data_dir: Path, **extra: str) -> dict[str, s
 def sqlite_directory(database: Database) -> Path:
     """The directory of the test's SQLite file: the data directory a process opening it needs
     (it reads `<data dir>/booking.sqlite3`)."""
-    path = Path(database.engine.path)  # type: ignore[attr-defined]
+    path = Path(database.sqlite_path)
     assert path.name == "booking.sqlite3", path
     return path.parent
 
