@@ -14,8 +14,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
+from booking.bookings.create import BookingCreation
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
-from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
 from booking.core.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
 from booking.core.timezones import parse_zone, zone
@@ -195,13 +195,13 @@ class BookingPages(Controller):
     async def form(
         self,
         directory: NamedDependency[DirectoryService],
-        bookings: NamedDependency[BookingService],
+        creation: NamedDependency[BookingCreation],
         type: FromQuery[str | None] = None,
         therapist: FromQuery[str | None] = None,
         start: FromQuery[str | None] = None,
         tz: FromQuery[str | None] = None,
     ) -> Template:
-        slot = await choose_slot(directory, type, therapist, start, tz, bookings.clock())
+        slot = await choose_slot(directory, type, therapist, start, tz, creation.clock())
         # One key per rendered form: a double submit replays the first booking.
         return booking_form(slot, FormState(), secrets.token_urlsafe(24))
 
@@ -210,7 +210,7 @@ class BookingPages(Controller):
         self,
         request: Request[Any, Any, Any],
         directory: NamedDependency[DirectoryService],
-        bookings: NamedDependency[BookingService],
+        creation: NamedDependency[BookingCreation],
     ) -> Response[Any]:
         values = await form_values(request)
         slot = await choose_slot(
@@ -219,13 +219,13 @@ class BookingPages(Controller):
             first(values, "therapist"),
             first(values, "start"),
             first(values, "tz"),
-            bookings.clock(),
+            creation.clock(),
         )
         key = first(values, "idempotency_key") or secrets.token_urlsafe(24)
         data = booking_from_form(values, slot)
         try:
             created = (
-                await bookings.create(data, checked_idempotency_key(key), client_address(request))
+                await creation.create(data, checked_idempotency_key(key), client_address(request))
             ).booking
         except ValidationFailed as exc:
             # Going back after booking and sending the form again, changed, reuses its key.
