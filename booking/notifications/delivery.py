@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Literal, cast
 
 from booking.bookings import lifecycle
-from booking.bookings.lifecycle import Message
 from booking.bookings.records import BookingRecord, PartnerRecord, load_booking, load_partners
 from booking.bookings.statuses import BookingStatus, MessageKind, Recipient
 from booking.core.links import Links
@@ -45,6 +44,7 @@ from booking.notifications.messages import (
     render_email,
     render_practice_notice,
 )
+from booking.notifications.records import OutboxRecord
 from booking.notifications.transport import DeliveryError, Transport
 from booking.scheduling.records import (
     ConsultationTypeRecord,
@@ -171,9 +171,9 @@ class Deliverer:
     async def deliver(self, outbox_id: int) -> str:
         """Send the row's message unless it is done or obsolete; returns the row's status."""
         row = await outbox.load(outbox_id)
-        if row is None or row["status"] != "pending":
-            return row["status"] if row else "missing"
-        facts = await load_facts(row["booking"])
+        if row is None or row.status != "pending":
+            return row.status if row else "missing"
+        facts = await load_facts(row.booking_id)
         reason = _obsolete(row, facts, self.clock())
         if reason is not None or facts is None:
             await outbox.mark_skipped(outbox_id, reason or "booking gone")
@@ -197,8 +197,8 @@ class Deliverer:
             log.warning(
                 "message %s (%s to %s) not sent: %s; now %s",
                 outbox_id,
-                row["kind"],
-                row["recipient"],
+                row.kind,
+                row.recipient,
                 exc,
                 status,
             )
@@ -206,13 +206,14 @@ class Deliverer:
         await outbox.mark_sent(outbox_id, str(outgoing.message["Message-ID"]), self.clock())
         return "sent"
 
-    def build(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing | None:
+    def build(self, row: OutboxRecord, facts: BookingFacts) -> Outgoing | None:
         """The row's message and its one envelope recipient; None when there is no address."""
-        recipient = Recipient(row["recipient"])
+        recipient = row.recipient
         if recipient is Recipient.PRACTICE:
             return self.build_notice(row, facts)
-        row_kind = MessageKind(row["kind"])
-        kind: Kind = "new_link" if row_kind.is_link else row["kind"]
+        row_kind = row.kind
+        # The outbox writes a partner or therapist no kind but the emails' own.
+        kind = "new_link" if row_kind.is_link else cast(Kind, row_kind.value)
         booking, therapist = facts.booking, facts.therapist
         reference = booking.reference
         if recipient is Recipient.THERAPIST:
@@ -273,21 +274,20 @@ class Deliverer:
             rendered=render_email(context),
             ics=ics,
             method=method,
-            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
+            message_id=message_id_for(row.dedupe_key, self.settings.domain),
             date=now,
         )
         return Outgoing(message, to_email)
 
-    def build_notice(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing:
+    def build_notice(self, row: OutboxRecord, facts: BookingFacts) -> Outgoing:
         """A notice to the practice: the reference and the time as it stands; no calendar, and
         nothing that says who answered what."""
         booking = facts.booking
-        kind: NoticeKind = row["kind"]
+        # The outbox writes the practice no kind but a notice's.
+        kind = cast(NoticeKind, row.kind.value)
         # A cancellation is a booking's last change: a flagged change that speaks for the
         # booking's current SEQUENCE of a cancelled booking is that cancellation, any other a move.
-        cancelled = (
-            booking.status == BookingStatus.CANCELLED and row["sequence"] >= booking.sequence
-        )
+        cancelled = booking.status == BookingStatus.CANCELLED and row.sequence >= booking.sequence
         moved_or_cancelled: Literal["moved", "cancelled"] = "cancelled" if cancelled else "moved"
         notice = PracticeNotice(
             kind=kind,
@@ -295,7 +295,7 @@ class Deliverer:
             reference=booking.reference,
             starts_at=booking.starts_at,
             timezone_name=self.settings.practice_timezone,
-            change=moved_or_cancelled if row["kind"] == MessageKind.FLAGGED_CHANGE else "",
+            change=moved_or_cancelled if row.kind is MessageKind.FLAGGED_CHANGE else "",
         )
         alert = self.settings.practice_alert
         message = compose_message(
@@ -305,17 +305,17 @@ class Deliverer:
             rendered=render_practice_notice(notice),
             ics=None,
             method=None,
-            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
+            message_id=message_id_for(row.dedupe_key, self.settings.domain),
             date=self.clock(),
         )
         return Outgoing(message, alert.addr_spec)
 
 
-def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) -> str | None:
+def _obsolete(row: OutboxRecord, facts: BookingFacts | None, now: datetime) -> str | None:
     """Why the row's message should no longer be sent (booking.bookings.lifecycle), or None."""
     if facts is None:
         return "booking gone"
-    message = Message.of(row)
+    message = row.message
     position = message.recipient.position
     generation = facts.partner(position).intake_generation if position else 0
     return lifecycle.obsolete(message, facts.booking.state, now, generation)
