@@ -179,8 +179,8 @@ def outbox_failed() -> None:
         click.echo("No failed messages.")
     for row in rows:
         click.echo(
-            f"{row['id']}\t{row['reference']}\t{row['kind']}\t{row['recipient']}\t"
-            f"attempts={row['attempts']}\t{row['last_error']}"
+            f"{row.id}\t{row.reference}\t{row.kind}\t{row.recipient}\t"
+            f"attempts={row.attempts}\t{row.last_error}"
         )
 
 

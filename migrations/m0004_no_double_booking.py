@@ -4,7 +4,7 @@ PostgreSQL: an exclusion constraint over the therapist and the blocked time rang
 booking; two live bookings of one therapist can never overlap, whatever the application does.
 Its violation (SQLSTATE 23P01) is reported to clients as 409 slot_unavailable. SQLite has no
 such constraint: there the booking transaction checks and inserts under BEGIN IMMEDIATE, which
-serialises writers (booking.bookings.services).
+serialises writers (booking.bookings.create).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager

@@ -87,7 +87,7 @@ class ThenMoveData(MigrationManager):
 
 async def move_existing_data() -> None:
     # The contexts are the stored format of the ciphertexts: the application's own helpers.
-    from booking.bookings.services import cancel_reason_context, partner_context
+    from booking.bookings.contexts import cancel_reason_context, partner_context
     from booking.core.settings import get_settings
     from booking.intake.versions import version_context
 

@@ -226,10 +226,6 @@ class Message:
     # The SEQUENCE it speaks for (a renewed link's: the link's generation).
     sequence: int
 
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Message:
-        return cls(MessageKind(row["kind"]), Recipient(row["recipient"]), row["sequence"])
-
 
 def obsolete(
     message: Message, state: BookingState, now: datetime, intake_generation: int = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -17,6 +16,7 @@ from booking.bookings.ports import IntakeScreen, ScreenedIntake
 from booking.bookings.schemas import BookingIn, PartnerIn
 from booking.core.errors import FieldError, NotFound, ValidationFailed
 from booking.core.timezones import check_scheduling_instant, parse_zone, zone
+from booking.scheduling.records import ConsultationTypeRecord, TherapistRecord
 from booking.scheduling.services import AvailabilityService, load_type_row
 
 NAME_MAX = 120
@@ -44,8 +44,8 @@ class CleanPartner:
 
 @dataclass(frozen=True, slots=True)
 class CleanBooking:
-    consultation_type: dict[str, Any]
-    therapist: dict[str, Any]
+    consultation_type: ConsultationTypeRecord
+    therapist: TherapistRecord
     mode: str
     starts_at: datetime
     ends_at: datetime
@@ -79,31 +79,31 @@ async def validate_booking(
     def collect(error: ValidationFailed) -> None:
         problems.extend(error.fields or [FieldError("body", error.message)])
 
-    kind: dict[str, Any] | None = None
-    therapist: dict[str, Any] | None = None
+    consultation_type: ConsultationTypeRecord | None = None
+    therapist: TherapistRecord | None = None
     try:
-        kind = await load_type_row(data.consultation_type)
+        consultation_type = await load_type_row(data.consultation_type)
     except NotFound:
         problems.append(FieldError("consultation_type", "No such consultation type is offered."))
-    if kind is not None:
+    if consultation_type is not None:
         try:
-            offering = await availability.therapists_offering(kind, data.therapist)
+            offering = await availability.therapists_offering(consultation_type, data.therapist)
             therapist = offering[0]
         except (NotFound, ValidationFailed, IndexError):
             problems.append(
                 FieldError("therapist", "This therapist does not offer this consultation.")
             )
-    if therapist is not None and not therapist["accepting_new_couples"]:
+    if therapist is not None and not therapist.accepting_new_couples:
         problems.append(FieldError("therapist", "This therapist is not taking new couples."))
 
-    mode = _mode(data.mode, kind, therapist, problems)
+    mode = _mode(data.mode, consultation_type, therapist, problems)
     starts_at: datetime | None = None
     try:
         starts_at = parse_instant(data.start, "start", availability.clock())
     except ValidationFailed as error:
         collect(error)
 
-    viewer = zone(therapist["timezone"]) if therapist else zone("UTC")
+    viewer = zone(therapist.timezone) if therapist else zone("UTC")
     if data.timezone:
         try:
             viewer = parse_zone(data.timezone, "timezone")
@@ -117,18 +117,19 @@ async def validate_booking(
     intake, intake_problems = screen.screen(data.intake.couple, data.intake.booker, data.consents)
     problems.extend(intake_problems)
 
-    if problems or kind is None or therapist is None or starts_at is None:
+    if problems or consultation_type is None or therapist is None or starts_at is None:
         message = problems[0].message if len(problems) == 1 else "Some answers need attention."
         raise ValidationFailed(message, problems)
 
-    duration = timedelta(minutes=kind["duration_minutes"])
+    duration = timedelta(minutes=consultation_type.duration_minutes)
+    buffer = timedelta(minutes=consultation_type.buffer_after_minutes)
     return CleanBooking(
-        consultation_type=kind,
+        consultation_type=consultation_type,
         therapist=therapist,
         mode=mode,
         starts_at=starts_at,
         ends_at=starts_at + duration,
-        blocked_until=starts_at + duration + timedelta(minutes=kind["buffer_after_minutes"]),
+        blocked_until=starts_at + duration + buffer,
         partners=partners,
         intake=intake,
         viewer_timezone=viewer,
@@ -137,13 +138,14 @@ async def validate_booking(
 
 def _mode(
     chosen: str | None,
-    kind: dict[str, Any] | None,
-    therapist: dict[str, Any] | None,
+    consultation_type: ConsultationTypeRecord | None,
+    therapist: TherapistRecord | None,
     problems: list[FieldError],
 ) -> str:
-    if kind is None or therapist is None:
+    if consultation_type is None or therapist is None:
         return chosen or ""
-    possible = [m for m in kind["modes"] if m in therapist["modes"]] or list(kind["modes"])
+    offered = consultation_type.modes
+    possible = [m for m in offered if m in therapist.modes] or list(offered)
     if chosen is None:
         return possible[0] if possible else ""
     if chosen not in possible:

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from booking.bookings import lifecycle
-from booking.bookings.lifecycle import BookingState
+from booking.bookings.contexts import cancel_reason_context, couple_context, partner_context
 from booking.bookings.ports import Announcer
+from booking.bookings.records import PARTNER_COLUMNS, BookingRecord, PartnerRecord, load_booking
 from booking.bookings.schemas import PartnerIntakeDone, PartnerIntakeIn, PartnerIntakeView
-from booking.bookings.services import cancel_reason_context, couple_context, partner_context
 from booking.bookings.statuses import MessageKind
 from booking.bookings.tables import Booking, Partner
 from booking.core import audit
@@ -41,10 +41,10 @@ class PartnerIntakeService:
         partner, booking = await self._by_token(token)
         questionnaire = load_questionnaire()
         return PartnerIntakeView(
-            reference=booking["reference"],
-            partner={"name": partner["name"]},
+            reference=booking.reference,
+            partner={"name": partner.name},
             questionnaire=questionnaire.to_public("each_partner"),
-            complete=partner["intake_completed_at"] is not None,
+            complete=partner.intake_completed_at is not None,
             consents=[
                 {"id": c.id, "version": c.version, "title": c.title, "text": c.text}
                 for c in load_consents().values()
@@ -72,7 +72,7 @@ class PartnerIntakeService:
             raise ValidationFailed(message, problems)
 
         flagged = raises_safety_flag(questionnaire, answers)
-        reference, position = booking["reference"], partner["position"]
+        reference, position = booking.reference, partner.position
         async with write_transaction():
             now = self.clock()
             latest: dict[Any, Any] = {
@@ -87,11 +87,11 @@ class PartnerIntakeService:
             # A later "all is well" never clears a disclosure: only staff do (resolve_safety_flag).
             if flagged:
                 latest[Partner.safety_flag] = True
-            await Partner.update(latest).where(Partner._meta.primary_key == partner["id"])
+            await Partner.update(latest).where(Partner._meta.primary_key == partner.id)
             number = await add_answer_version(
                 self.keyring,
-                booking_id=booking["id"],
-                partner_id=partner["id"],
+                booking_id=booking.id,
+                partner_id=partner.id,
                 reference=reference,
                 position=position,
                 answers=answers,
@@ -102,10 +102,10 @@ class PartnerIntakeService:
             changes: dict[Any, Any] = {Booking.updated_at: now}
             if flagged:
                 changes[Booking.safety_flag] = True
-            await Booking.update(changes).where(Booking._meta.primary_key == booking["id"])
+            await Booking.update(changes).where(Booking._meta.primary_key == booking.id)
             action = (
                 AuditAction.INTAKE_REPLACED
-                if partner["intake_completed_at"]
+                if partner.intake_completed_at
                 else AuditAction.INTAKE_SUBMITTED
             )
             record = f"partner:{position} version {number}"
@@ -119,27 +119,28 @@ class PartnerIntakeService:
             )
             if flagged:  # the practice hears of it at once, in this transaction
                 await self.announcer.notify_practice(
-                    booking["id"], reference, MessageKind.SAFETY_ALERT, booking["sequence"], now
+                    booking.id, reference, MessageKind.SAFETY_ALERT, booking.sequence, now
                 )
         # Support answers the answers just given; an earlier flag is the staff's to follow up.
         return PartnerIntakeDone(
             complete=True, support=support_out(self.support) if flagged else None
         )
 
-    async def _by_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def _by_token(self, token: str) -> tuple[PartnerRecord, BookingRecord]:
         gone = NotFound("This intake link is not valid or is no longer active.")
         if not looks_like_token(token):
             raise gone
-        partner = (
-            await Partner.select().where(Partner.intake_token_hash == token_hash(token)).first()
+        row = (
+            await Partner.select(*PARTNER_COLUMNS)
+            .where(Partner.intake_token_hash == token_hash(token))
+            .first()
         )
-        if partner is None:
+        if row is None:
             raise gone
-        booking = (
-            await Booking.select().where(Booking._meta.primary_key == partner["booking"]).first()
-        )
+        partner = PartnerRecord.from_row(row)
+        booking = await load_booking(partner.booking_id)
         # A partner's link works until the consultation starts, for a live booking only.
-        if booking is None or not lifecycle.intake_open(BookingState.of(booking), self.clock()):
+        if booking is None or not lifecycle.intake_open(booking.state, self.clock()):
             raise gone
         return partner, booking
 
@@ -210,7 +211,13 @@ async def rotate_intake_keys(keyring: Keyring, batch: int = 200) -> int:
             break
         async with write_transaction():
             for row in rows:
-                rotated += await _rotate_booking(keyring, row)
+                rotated += await _rotate_booking(
+                    keyring,
+                    row["id"],
+                    row["reference"],
+                    row["couple_answers"],
+                    row["cancel_reason_encrypted"],
+                )
         last_id = rows[-1]["id"]
     if rotated:
         await audit.record(
@@ -223,19 +230,21 @@ async def rotate_intake_keys(keyring: Keyring, batch: int = 200) -> int:
     return rotated
 
 
-async def _rotate_booking(keyring: Keyring, row: dict[str, Any]) -> int:
+async def _rotate_booking(
+    keyring: Keyring,
+    booking_id: int,
+    reference: str,
+    couple_answers: str | None,
+    reason: str | None,
+) -> int:
+    """Re-encrypt one booking's answers, answer versions and cancel reason (`couple_answers`
+    and `reason` as stored); returns how many."""
     count = 0
-    reference = row["reference"]
-    if row["couple_answers"] and keyring.needs_rotation(row["couple_answers"]):
+    if couple_answers and keyring.needs_rotation(couple_answers):
         await Booking.update(
-            {
-                Booking.couple_answers: keyring.reencrypt(
-                    row["couple_answers"], couple_context(reference)
-                )
-            }
-        ).where(Booking._meta.primary_key == row["id"])
+            {Booking.couple_answers: keyring.reencrypt(couple_answers, couple_context(reference))}
+        ).where(Booking._meta.primary_key == booking_id)
         count += 1
-    reason = row["cancel_reason_encrypted"]
     if reason and keyring.needs_rotation(reason):
         await Booking.update(
             {
@@ -243,11 +252,11 @@ async def _rotate_booking(keyring: Keyring, row: dict[str, Any]) -> int:
                     reason, cancel_reason_context(reference)
                 )
             }
-        ).where(Booking._meta.primary_key == row["id"])
+        ).where(Booking._meta.primary_key == booking_id)
         count += 1
     partners = await Partner.select(
         Partner._meta.primary_key, Partner.position, Partner.answers
-    ).where(Partner.booking == row["id"])
+    ).where(Partner.booking == booking_id)
     for partner in partners:
         if partner["answers"] and keyring.needs_rotation(partner["answers"]):
             context = partner_context(reference, partner["position"])
@@ -260,7 +269,7 @@ async def _rotate_booking(keyring: Keyring, row: dict[str, Any]) -> int:
         AnswerVersion.position,
         AnswerVersion.number,
         AnswerVersion.answers,
-    ).where(AnswerVersion.booking == row["id"])
+    ).where(AnswerVersion.booking == booking_id)
     for version in versions:
         if keyring.needs_rotation(version["answers"]):
             context = version_context(reference, version["position"], version["number"])

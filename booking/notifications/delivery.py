@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Literal, cast
 
 from booking.bookings import lifecycle
-from booking.bookings.lifecycle import BookingState, Message
+from booking.bookings.records import BookingRecord, PartnerRecord, load_booking, load_partners
 from booking.bookings.statuses import BookingStatus, MessageKind, Recipient
-from booking.bookings.tables import Booking, Partner
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, zone
@@ -45,8 +44,14 @@ from booking.notifications.messages import (
     render_email,
     render_practice_notice,
 )
+from booking.notifications.records import OutboxRecord
 from booking.notifications.transport import DeliveryError, Transport
-from booking.scheduling.tables import ConsultationType, Therapist
+from booking.scheduling.records import (
+    ConsultationTypeRecord,
+    TherapistRecord,
+    load_consultation_type,
+    load_therapist,
+)
 
 log = logging.getLogger("booking.notifications")
 
@@ -67,48 +72,28 @@ class Outgoing:
 class BookingFacts:
     """A booking with everything a message about it may say (never intake answers)."""
 
-    booking: dict[str, Any]
-    partners: list[dict[str, Any]]
-    therapist: dict[str, Any]
-    kind: dict[str, Any]
+    booking: BookingRecord
+    # Both partners, by position.
+    partners: tuple[PartnerRecord, PartnerRecord]
+    therapist: TherapistRecord
+    consultation_type: ConsultationTypeRecord
 
-    def partner(self, position: int) -> dict[str, Any]:
+    def partner(self, position: int) -> PartnerRecord:
         return self.partners[position - 1]
 
 
 async def load_facts(booking_id: int) -> BookingFacts | None:
-    booking = (
-        await Booking.select(
-            *[c for c in Booking._meta.columns if c._meta.name not in ("couple_answers",)]
-        )
-        .where(Booking._meta.primary_key == booking_id)
-        .first()
-    )
+    """The booking as it stands, or None when it, its therapist, its type or a partner is gone."""
+    booking = await load_booking(booking_id)
     if booking is None:
         return None
-    partners = await (
-        Partner.select(
-            Partner.position,
-            Partner.name,
-            Partner.email,
-            Partner.phone,
-            Partner.intake_completed_at,
-            Partner.intake_generation,
-        )
-        .where(Partner.booking == booking_id)
-        .order_by(Partner.position)
-    )
-    therapist = (
-        await Therapist.select().where(Therapist._meta.primary_key == booking["therapist"]).first()
-    )
-    kind = (
-        await ConsultationType.select()
-        .where(ConsultationType._meta.primary_key == booking["consultation_type"])
-        .first()
-    )
-    if therapist is None or kind is None or len(partners) != 2:
+    partners = await load_partners(booking_id)
+    therapist = await load_therapist(booking.therapist_id)
+    consultation_type = await load_consultation_type(booking.consultation_type_id)
+    if therapist is None or consultation_type is None or len(partners) != 2:
         return None
-    return BookingFacts(booking, partners, therapist, kind)
+    first, second = partners
+    return BookingFacts(booking, (first, second), therapist, consultation_type)
 
 
 def first_name(name: str) -> str:
@@ -119,35 +104,37 @@ def event_for(
     facts: BookingFacts, settings: Settings, stamp: datetime, *, for_feed: bool = False
 ) -> ConsultationEvent:
     """The booking's one calendar event as it stands now (same UID in every message)."""
-    booking, therapist, kind = facts.booking, facts.therapist, facts.kind
-    couple = " & ".join(first_name(p["name"]) for p in facts.partners)
-    if for_feed and booking["mode"] == "phone":
+    booking, therapist = facts.booking, facts.therapist
+    consultation = facts.consultation_type.name
+    couple = " & ".join(first_name(p.name) for p in facts.partners)
+    if for_feed and booking.mode == "phone":
         # The feed is read by a third-party calendar service: it says how, never the number.
         where = "Phone call"
     else:
         where = location_text(
-            booking["mode"],
+            booking.mode,
             practice_address=settings.practice_address,
-            video_url=therapist["video_url"] or f"{settings.public_base_url}/video",
-            phone=facts.partner(1)["phone"] or "the number you gave us",
+            video_url=therapist.video_url or f"{settings.public_base_url}/video",
+            phone=facts.partner(1).phone or "the number you gave us",
         )
     attendees: tuple[Attendee, ...] = ()
     if not for_feed:
-        attendees = tuple(Attendee(email=p["email"], name=p["name"]) for p in facts.partners)
-        if therapist["email"]:
-            attendees += (Attendee(email=therapist["email"], name=therapist["name"]),)
+        attendees = tuple(Attendee(email=p.email, name=p.name) for p in facts.partners)
+        if therapist.email:
+            attendees += (Attendee(email=therapist.email, name=therapist.name),)
     sender = settings.sender
     return ConsultationEvent(
-        uid=booking_uid(booking["reference"], settings.domain),
-        sequence=booking["sequence"],
-        cancelled=booking["status"] == BookingStatus.CANCELLED,
-        starts_at=booking["starts_at"],
-        ends_at=booking["ends_at"],
-        summary=f"{kind['name']}: {couple}"
+        uid=booking_uid(booking.reference, settings.domain),
+        sequence=booking.sequence,
+        cancelled=booking.status == BookingStatus.CANCELLED,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        summary=f"{consultation}: {couple}"
         if for_feed
-        else f"{kind['name']} with {therapist['name']}",
+        else f"{consultation} with {therapist.name}",
         description=(
-            f"{kind['name']} ({kind['duration_minutes']} minutes) at {settings.practice_name}. "
+            f"{consultation} ({facts.consultation_type.duration_minutes} minutes) "
+            f"at {settings.practice_name}. "
             "A first conversation to see whether couples therapy with us is a good fit."
         ),
         location=where,
@@ -184,9 +171,9 @@ class Deliverer:
     async def deliver(self, outbox_id: int) -> str:
         """Send the row's message unless it is done or obsolete; returns the row's status."""
         row = await outbox.load(outbox_id)
-        if row is None or row["status"] != "pending":
-            return row["status"] if row else "missing"
-        facts = await load_facts(row["booking"])
+        if row is None or row.status != "pending":
+            return row.status if row else "missing"
+        facts = await load_facts(row.booking_id)
         reason = _obsolete(row, facts, self.clock())
         if reason is not None or facts is None:
             await outbox.mark_skipped(outbox_id, reason or "booking gone")
@@ -210,8 +197,8 @@ class Deliverer:
             log.warning(
                 "message %s (%s to %s) not sent: %s; now %s",
                 outbox_id,
-                row["kind"],
-                row["recipient"],
+                row.kind,
+                row.recipient,
                 exc,
                 status,
             )
@@ -219,40 +206,41 @@ class Deliverer:
         await outbox.mark_sent(outbox_id, str(outgoing.message["Message-ID"]), self.clock())
         return "sent"
 
-    def build(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing | None:
+    def build(self, row: OutboxRecord, facts: BookingFacts) -> Outgoing | None:
         """The row's message and its one envelope recipient; None when there is no address."""
-        recipient = Recipient(row["recipient"])
+        recipient = row.recipient
         if recipient is Recipient.PRACTICE:
             return self.build_notice(row, facts)
-        row_kind = MessageKind(row["kind"])
-        kind: Kind = "new_link" if row_kind.is_link else row["kind"]
+        row_kind = row.kind
+        # The outbox writes a partner or therapist no kind but the emails' own.
+        kind = "new_link" if row_kind.is_link else cast(Kind, row_kind.value)
         booking, therapist = facts.booking, facts.therapist
-        reference = booking["reference"]
+        reference = booking.reference
         if recipient is Recipient.THERAPIST:
-            if not therapist["email"]:
+            if not therapist.email:
                 return None
-            to_name, to_email = therapist["name"], therapist["email"]
+            to_name, to_email = therapist.name, therapist.email
             role: RecipientRole = "therapist"
-            tz_name = therapist["timezone"]
+            tz_name = therapist.timezone
         else:
             partner = facts.partner(_position(recipient))
-            to_name, to_email = partner["name"], partner["email"]
-            role = "booker" if partner["position"] == 1 else "partner"
-            tz_name = booking["viewer_timezone"] or therapist["timezone"]
+            to_name, to_email = partner.name, partner.email
+            role = "booker" if partner.position == 1 else "partner"
+            tz_name = booking.viewer_timezone or therapist.timezone
         manage_url = None
         intake_url = None
         if role != "therapist" and row_kind is not MessageKind.NEW_INTAKE_LINK:
-            token = self.links.manage_token(reference, booking["manage_generation"])
+            token = self.links.manage_token(reference, booking.manage_generation)
             manage_url = self.links.manage_url(token)
         if row_kind is MessageKind.NEW_INTAKE_LINK:
             # The renewed link of this partner alone, whoever they are.
             own = facts.partner(_position(recipient))
-            token = self.links.intake_token(reference, own["position"], own["intake_generation"])
+            token = self.links.intake_token(reference, own.position, own.intake_generation)
             intake_url = self.links.intake_url(token)
         elif role == "partner" and kind not in ("cancellation", "new_link"):
             second = facts.partner(2)
-            if second["intake_completed_at"] is None:
-                token = self.links.intake_token(reference, 2, second["intake_generation"])
+            if second.intake_completed_at is None:
+                token = self.links.intake_token(reference, 2, second.intake_generation)
                 intake_url = self.links.intake_url(token)
         now = self.clock()
         context = EmailContext(
@@ -261,16 +249,16 @@ class Deliverer:
             recipient_role=role,
             practice_name=self.settings.practice_name,
             practice_address=self.settings.practice_address,
-            therapist_name=therapist["name"],
-            consultation_name=facts.kind["name"],
-            duration_minutes=facts.kind["duration_minutes"],
-            starts_at=booking["starts_at"].astimezone(zone(tz_name)),
+            therapist_name=therapist.name,
+            consultation_name=facts.consultation_type.name,
+            duration_minutes=facts.consultation_type.duration_minutes,
+            starts_at=booking.starts_at.astimezone(zone(tz_name)),
             timezone_name=tz_name,
-            mode=booking["mode"],
+            mode=booking.mode,
             location_text=event_for(facts, self.settings, now).location,
             manage_url=manage_url,
             intake_url=intake_url,
-            couple_names=" and ".join(p["name"] for p in facts.partners)
+            couple_names=" and ".join(p.name for p in facts.partners)
             if role == "therapist"
             else None,
         )
@@ -286,29 +274,28 @@ class Deliverer:
             rendered=render_email(context),
             ics=ics,
             method=method,
-            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
+            message_id=message_id_for(row.dedupe_key, self.settings.domain),
             date=now,
         )
         return Outgoing(message, to_email)
 
-    def build_notice(self, row: dict[str, Any], facts: BookingFacts) -> Outgoing:
+    def build_notice(self, row: OutboxRecord, facts: BookingFacts) -> Outgoing:
         """A notice to the practice: the reference and the time as it stands; no calendar, and
         nothing that says who answered what."""
         booking = facts.booking
-        kind: NoticeKind = row["kind"]
+        # The outbox writes the practice no kind but a notice's.
+        kind = cast(NoticeKind, row.kind.value)
         # A cancellation is a booking's last change: a flagged change that speaks for the
         # booking's current SEQUENCE of a cancelled booking is that cancellation, any other a move.
-        cancelled = (
-            booking["status"] == BookingStatus.CANCELLED and row["sequence"] >= booking["sequence"]
-        )
+        cancelled = booking.status == BookingStatus.CANCELLED and row.sequence >= booking.sequence
         moved_or_cancelled: Literal["moved", "cancelled"] = "cancelled" if cancelled else "moved"
         notice = PracticeNotice(
             kind=kind,
             practice_name=self.settings.practice_name,
-            reference=booking["reference"],
-            starts_at=booking["starts_at"],
+            reference=booking.reference,
+            starts_at=booking.starts_at,
             timezone_name=self.settings.practice_timezone,
-            change=moved_or_cancelled if row["kind"] == MessageKind.FLAGGED_CHANGE else "",
+            change=moved_or_cancelled if row.kind is MessageKind.FLAGGED_CHANGE else "",
         )
         alert = self.settings.practice_alert
         message = compose_message(
@@ -318,20 +305,20 @@ class Deliverer:
             rendered=render_practice_notice(notice),
             ics=None,
             method=None,
-            message_id=message_id_for(row["dedupe_key"], self.settings.domain),
+            message_id=message_id_for(row.dedupe_key, self.settings.domain),
             date=self.clock(),
         )
         return Outgoing(message, alert.addr_spec)
 
 
-def _obsolete(row: dict[str, Any], facts: BookingFacts | None, now: datetime) -> str | None:
+def _obsolete(row: OutboxRecord, facts: BookingFacts | None, now: datetime) -> str | None:
     """Why the row's message should no longer be sent (booking.bookings.lifecycle), or None."""
     if facts is None:
         return "booking gone"
-    message = Message.of(row)
+    message = row.message
     position = message.recipient.position
-    generation = facts.partner(position)["intake_generation"] if position else 0
-    return lifecycle.obsolete(message, BookingState.of(facts.booking), now, generation)
+    generation = facts.partner(position).intake_generation if position else 0
+    return lifecycle.obsolete(message, facts.booking.state, now, generation)
 
 
 def _position(recipient: Recipient) -> int:

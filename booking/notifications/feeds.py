@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
@@ -19,6 +19,14 @@ from booking.scheduling.tables import Therapist
 FEED_PAST = timedelta(days=7)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedKey:
+    """A therapist's feed link as stored: its generation and its token's hash (None: unused)."""
+
+    generation: int
+    token_hash: str | None
+
+
 class FeedService:
     def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
         self.settings = settings
@@ -30,9 +38,9 @@ class FeedService:
 
     async def url_for(self, slug: str) -> str:
         """The therapist's current feed URL (its token's hash is stored on first use)."""
-        therapist = await _therapist(slug)
-        token, url = self._url(slug, therapist["feed_generation"])
-        if therapist["feed_token_hash"] != token_hash(token):
+        key = await _feed_key(slug)
+        token, url = self._url(slug, key.generation)
+        if key.token_hash != token_hash(token):
             await Therapist.update({Therapist.feed_token_hash: token_hash(token)}).where(
                 Therapist.slug == slug
             )
@@ -40,8 +48,7 @@ class FeedService:
 
     async def rotate(self, slug: str) -> str:
         """A new feed URL for the therapist; the old one answers 404 from now on."""
-        therapist = await _therapist(slug)
-        generation = therapist["feed_generation"] + 1
+        generation = (await _feed_key(slug)).generation + 1
         token, url = self._url(slug, generation)
         await Therapist.update(
             {Therapist.feed_generation: generation, Therapist.feed_token_hash: token_hash(token)}
@@ -90,8 +97,13 @@ async def booking_calendar_file(booking_id: int, settings: Settings, clock: Cloc
     return build_invitation(event_for(facts, settings, clock()), "PUBLISH")
 
 
-async def _therapist(slug: str) -> dict[str, Any]:
-    therapist = await Therapist.select().where(Therapist.slug == slug).first()
-    if therapist is None:
+async def _feed_key(slug: str) -> FeedKey:
+    """The feed link of therapist `slug` (active or not), or 404."""
+    row = (
+        await Therapist.select(Therapist.feed_generation, Therapist.feed_token_hash)
+        .where(Therapist.slug == slug)
+        .first()
+    )
+    if row is None:
         raise NotFound(f"No therapist '{slug}'.")
-    return therapist
+    return FeedKey(row["feed_generation"], row["feed_token_hash"])

@@ -16,6 +16,7 @@ from typing import Any
 
 from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.core.db import bound, write_transaction
+from booking.notifications.records import FailedMessage, OutboxRecord
 from booking.notifications.tables import OutboxMessage
 
 # Retry schedule for temporary failures: 1, 2, 4, ... minutes, capped at an hour.
@@ -179,7 +180,7 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-async def take_for_delivery(row: dict[str, Any], now: datetime, lease: timedelta) -> bool:
+async def take_for_delivery(row: OutboxRecord, now: datetime, lease: timedelta) -> bool:
     """Renew the row's lease for this delivery, unless another delivery already has.
 
     A row can reach the broker twice (its lease ran out while it waited in a queue); the
@@ -187,15 +188,13 @@ async def take_for_delivery(row: dict[str, Any], now: datetime, lease: timedelta
     """
     held = (
         OutboxMessage.lease_until.is_null()
-        if row["lease_until"] is None
-        else OutboxMessage.lease_until == row["lease_until"]
+        if row.lease_until is None
+        else OutboxMessage.lease_until == row.lease_until
     )
     taken = await (
         OutboxMessage.update({OutboxMessage.lease_until: now + lease})
         .where(
-            (OutboxMessage._meta.primary_key == row["id"])
-            & (OutboxMessage.status == "pending")
-            & held
+            (OutboxMessage._meta.primary_key == row.id) & (OutboxMessage.status == "pending") & held
         )
         .returning(OutboxMessage._meta.primary_key)
     )
@@ -210,8 +209,10 @@ async def release(ids: list[int]) -> None:
         )
 
 
-async def load(message_id: int) -> dict[str, Any] | None:
-    return await OutboxMessage.select().where(OutboxMessage._meta.primary_key == message_id).first()
+async def load(message_id: int) -> OutboxRecord | None:
+    """The outbox row `message_id`, or None."""
+    row = await OutboxMessage.select().where(OutboxMessage._meta.primary_key == message_id).first()
+    return None if row is None else OutboxRecord.from_row(row)
 
 
 async def mark_sent(message_id: int, smtp_message_id: str, now: datetime) -> None:
@@ -240,9 +241,9 @@ async def mark_failed_attempt(message_id: int, error: str, permanent: bool, now:
     """Record a failed attempt: retried later with backoff, or failed for good. Returns the
     row's new status."""
     row = await load(message_id)
-    if row is None or row["status"] != "pending":
-        return row["status"] if row else "missing"
-    attempts = row["attempts"] + 1
+    if row is None or row.status != "pending":
+        return row.status if row else "missing"
+    attempts = row.attempts + 1
     status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
     await OutboxMessage.update(
         {
@@ -256,9 +257,9 @@ async def mark_failed_attempt(message_id: int, error: str, permanent: bool, now:
     return status
 
 
-async def failed_messages() -> list[dict[str, Any]]:
+async def failed_messages() -> list[FailedMessage]:
     """Rows that gave up, for the operator, newest first."""
-    return await (
+    rows = await (
         OutboxMessage.select(
             OutboxMessage._meta.primary_key,
             OutboxMessage.booking.reference.as_alias("reference"),
@@ -272,6 +273,7 @@ async def failed_messages() -> list[dict[str, Any]]:
         .where(OutboxMessage.status == "failed")
         .order_by(OutboxMessage.created_at, ascending=False)
     )
+    return [FailedMessage.from_row(r) for r in rows]
 
 
 async def redrive(message_ids: list[int] | None, now: datetime) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from booking.scheduling.engine import (
     merge_slots,
 )
 from booking.scheduling.ports import BookedTime
+from booking.scheduling.records import THERAPIST_COLUMNS, ConsultationTypeRecord, TherapistRecord
 from booking.scheduling.schemas import ConsultationTypeOut, Money, PolicyOut, TherapistOut
 from booking.scheduling.tables import (
     BusyInterval,
@@ -46,58 +47,45 @@ MAX_BUSY_SPAN = timedelta(days=7)
 CAP_MARGIN = timedelta(days=2)
 
 
-# What availability and booking need of a therapist.
-THERAPIST_COLUMNS = (
-    Therapist._meta.primary_key,
-    Therapist.slug,
-    Therapist.name,
-    Therapist.timezone,
-    Therapist.modes,
-    Therapist.accepting_new_couples,
-    Therapist.email,
-    Therapist.email_invitations,
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Availability:
     timezone: ZoneInfo
     slots: list[Slot]
 
 
-def type_out(row: dict[str, Any]) -> ConsultationTypeOut:
+def type_out(consultation_type: ConsultationTypeRecord) -> ConsultationTypeOut:
     def money(amount: int | None) -> Money | None:
-        return None if amount is None else Money(amount=amount, currency=row["currency"])
+        return None if amount is None else Money(amount=amount, currency=consultation_type.currency)
 
     return ConsultationTypeOut(
-        slug=row["slug"],
-        name=row["name"],
-        description=row["description"],
-        duration_minutes=row["duration_minutes"],
-        modes=list(row["modes"]),
-        price=money(row["price_amount"]),
-        deposit=money(row["deposit_amount"]),
+        slug=consultation_type.slug,
+        name=consultation_type.name,
+        description=consultation_type.description,
+        duration_minutes=consultation_type.duration_minutes,
+        modes=list(consultation_type.modes),
+        price=money(consultation_type.price_amount),
+        deposit=money(consultation_type.deposit_amount),
         policy=PolicyOut(
-            buffer_after_minutes=row["buffer_after_minutes"],
-            slot_interval_minutes=row["slot_interval_minutes"],
-            min_notice_minutes=row["min_notice_minutes"],
-            horizon_days=row["horizon_days"],
-            daily_cap=row["daily_cap"],
-            refund_window_hours=row["refund_window_hours"],
-            reschedule_cutoff_hours=row["reschedule_cutoff_hours"],
-            payment_hold_minutes=row["payment_hold_minutes"],
+            buffer_after_minutes=consultation_type.buffer_after_minutes,
+            slot_interval_minutes=consultation_type.slot_interval_minutes,
+            min_notice_minutes=consultation_type.min_notice_minutes,
+            horizon_days=consultation_type.horizon_days,
+            daily_cap=consultation_type.daily_cap,
+            refund_window_hours=consultation_type.refund_window_hours,
+            reschedule_cutoff_hours=consultation_type.reschedule_cutoff_hours,
+            payment_hold_minutes=consultation_type.payment_hold_minutes,
         ),
     )
 
 
-def policy_of(row: dict[str, Any]) -> Policy:
+def policy_of(consultation_type: ConsultationTypeRecord) -> Policy:
     return Policy(
-        duration_minutes=row["duration_minutes"],
-        slot_interval_minutes=row["slot_interval_minutes"],
-        buffer_after_minutes=row["buffer_after_minutes"],
-        min_notice_minutes=row["min_notice_minutes"],
-        horizon_days=row["horizon_days"],
-        daily_cap=row["daily_cap"],
+        duration_minutes=consultation_type.duration_minutes,
+        slot_interval_minutes=consultation_type.slot_interval_minutes,
+        buffer_after_minutes=consultation_type.buffer_after_minutes,
+        min_notice_minutes=consultation_type.min_notice_minutes,
+        horizon_days=consultation_type.horizon_days,
+        daily_cap=consultation_type.daily_cap,
     )
 
 
@@ -106,22 +94,26 @@ class DirectoryService:
 
     async def therapists(self) -> list[TherapistOut]:
         rows = await (
-            Therapist.select()
+            Therapist.select(*THERAPIST_COLUMNS)
             .where(Therapist.active.eq(True))
             .order_by(Therapist.position)
             .order_by(Therapist.name)
         )
-        offered = await self._offered_types([r["id"] for r in rows])
-        return [_therapist_out(r, offered[r["id"]]) for r in rows]
+        therapists = [TherapistRecord.from_row(r) for r in rows]
+        offered = await self._offered_types([t.id for t in therapists])
+        return [_therapist_out(t, offered[t.id]) for t in therapists]
 
     async def therapist(self, slug: str) -> TherapistOut:
         row = await (
-            Therapist.select().where((Therapist.slug == slug) & Therapist.active.eq(True)).first()
+            Therapist.select(*THERAPIST_COLUMNS)
+            .where((Therapist.slug == slug) & Therapist.active.eq(True))
+            .first()
         )
         if row is None:
             raise NotFound(f"No therapist '{slug}' practises here.")
-        offered = await self._offered_types([row["id"]])
-        return _therapist_out(row, offered[row["id"]])
+        therapist = TherapistRecord.from_row(row)
+        offered = await self._offered_types([therapist.id])
+        return _therapist_out(therapist, offered[therapist.id])
 
     async def consultation_types(self) -> list[ConsultationTypeOut]:
         rows = await (
@@ -130,7 +122,7 @@ class DirectoryService:
             .order_by(ConsultationType.position)
             .order_by(ConsultationType.name)
         )
-        return [type_out(r) for r in rows]
+        return [type_out(ConsultationTypeRecord.from_row(r)) for r in rows]
 
     async def consultation_type(self, slug: str) -> ConsultationTypeOut:
         return type_out(await load_type_row(slug))
@@ -183,14 +175,14 @@ class AvailabilityService:
             found_type, offering = await read_together(
                 type_query(consultation_type), offering_query(consultation_type, therapist)
             )
-            type_row = _type_or_404(found_type, consultation_type)
-            therapists = await confirm_offering(offering, type_row, therapist)
+            found = _type_or_404(found_type, consultation_type)
+            therapists = await confirm_offering(offering, found, therapist)
             if tz is not None:
                 viewer_zone = tz
             elif therapist == ANY:
                 viewer_zone = zone(self.practice_timezone)
             else:
-                viewer_zone = zone(therapists[0]["timezone"])
+                viewer_zone = zone(therapists[0].timezone)
             first = first or now.astimezone(viewer_zone).date()
             last = last or first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
             if last < first:
@@ -200,11 +192,11 @@ class AvailabilityService:
                     "end", f"The window may span at most {MAX_WINDOW_DAYS} days after its start."
                 )
             window_start, window_end = day_bounds(first, last, viewer_zone)
-            bookable = [t for t in therapists if t["accepting_new_couples"] or moving is not None]
+            bookable = [t for t in therapists if t.accepting_new_couples or moving is not None]
             calendars = await load_calendars(
-                self.booked, type_row, bookable, window_start, window_end, now, moving
+                self.booked, found, bookable, window_start, window_end, now, moving
             )
-        policy = policy_of(type_row)
+        policy = policy_of(found)
         per_therapist = [
             compute_slots(c, policy, window_start, window_end, epoch(now)) for c in calendars
         ]
@@ -212,8 +204,8 @@ class AvailabilityService:
 
     async def offers(
         self,
-        type_row: dict[str, Any],
-        therapist_row: dict[str, Any],
+        consultation_type: ConsultationTypeRecord,
+        therapist: TherapistRecord,
         start: datetime,
         now: datetime,
         exclude_booking: int | None = None,
@@ -222,22 +214,29 @@ class AvailabilityService:
 
         `exclude_booking` leaves that booking's own time out of the busy time (rescheduling).
         """
-        tz = zone(therapist_row["timezone"])
+        tz = zone(therapist.timezone)
         day = start.astimezone(tz).date()
         window_start, window_end = day_bounds(day, day, tz)
         (calendar,) = await load_calendars(
-            self.booked, type_row, [therapist_row], window_start, window_end, now, exclude_booking
+            self.booked,
+            consultation_type,
+            [therapist],
+            window_start,
+            window_end,
+            now,
+            exclude_booking,
         )
-        slots = compute_slots(calendar, policy_of(type_row), window_start, window_end, epoch(now))
+        policy = policy_of(consultation_type)
+        slots = compute_slots(calendar, policy, window_start, window_end, epoch(now))
         wanted = epoch(start)
         return any(slot.start == wanted for slot in slots)
 
     async def therapists_offering(
-        self, type_row: dict[str, Any], therapist: str
-    ) -> list[dict[str, Any]]:
+        self, consultation_type: ConsultationTypeRecord, therapist: str
+    ) -> list[TherapistRecord]:
         """Active therapists offering the type (one, or all for "any"), sorted by slug."""
         return await confirm_offering(
-            await offering_query(type_row["slug"], therapist), type_row, therapist
+            await offering_query(consultation_type.slug, therapist), consultation_type, therapist
         )
 
 
@@ -263,18 +262,19 @@ def offering_query(type_slug: str, therapist: str) -> Any:
 
 
 async def confirm_offering(
-    rows: list[dict[str, Any]], type_row: dict[str, Any], therapist: str
-) -> list[dict[str, Any]]:
-    """The offering rows sorted by slug; when one named therapist is missing, say why."""
+    rows: list[dict[str, Any]], consultation_type: ConsultationTypeRecord, therapist: str
+) -> list[TherapistRecord]:
+    """The offering query's therapists sorted by slug; when one named therapist is missing,
+    say why."""
     if rows or therapist == ANY:
-        return sorted(rows, key=lambda r: r["slug"])
+        return sorted((TherapistRecord.from_row(r) for r in rows), key=lambda t: t.slug)
     exists = await Therapist.exists().where(
         (Therapist.slug == therapist) & Therapist.active.eq(True)
     )
     if not exists:
         raise NotFound(f"No therapist '{therapist}' practises here.")
     raise ValidationFailed.on(
-        "therapist", f"'{therapist}' does not offer '{type_row['slug']}' consultations."
+        "therapist", f"'{therapist}' does not offer '{consultation_type.slug}' consultations."
     )
 
 
@@ -287,28 +287,28 @@ def type_query(slug: str) -> Any:
     )
 
 
-async def load_type_row(slug: str) -> dict[str, Any]:
+async def load_type_row(slug: str) -> ConsultationTypeRecord:
     """The active consultation type `slug`, or 404."""
     return _type_or_404(await type_query(slug), slug)
 
 
-def _type_or_404(row: dict[str, Any] | None, slug: str) -> dict[str, Any]:
+def _type_or_404(row: Mapping[str, Any] | None, slug: str) -> ConsultationTypeRecord:
     if row is None:
         raise NotFound(f"No consultation type '{slug}' is offered.")
-    return row
+    return ConsultationTypeRecord.from_row(row)
 
 
-def _therapist_out(row: dict[str, Any], offered: list[str]) -> TherapistOut:
+def _therapist_out(therapist: TherapistRecord, offered: list[str]) -> TherapistOut:
     return TherapistOut(
-        slug=row["slug"],
-        name=row["name"],
-        credentials=row["credentials"],
-        bio=row["bio"],
-        timezone=row["timezone"],
-        languages=list(row["languages"]),
-        modes=list(row["modes"]),
+        slug=therapist.slug,
+        name=therapist.name,
+        credentials=therapist.credentials,
+        bio=therapist.bio,
+        timezone=therapist.timezone,
+        languages=list(therapist.languages),
+        modes=list(therapist.modes),
         consultation_types=offered,
-        accepting_new_couples=row["accepting_new_couples"],
+        accepting_new_couples=therapist.accepting_new_couples,
     )
 
 
@@ -332,8 +332,8 @@ def _overlapping(
 
 async def load_calendars(
     booked: BookedTime,
-    type_row: dict[str, Any],
-    therapists: Sequence[dict[str, Any]],
+    consultation_type: ConsultationTypeRecord,
+    therapists: Sequence[TherapistRecord],
     window_start: int,
     window_end: int,
     now: datetime,
@@ -347,10 +347,10 @@ async def load_calendars(
     """
     if not therapists:
         return []
-    ids = [t["id"] for t in therapists]
+    ids = [t.id for t in therapists]
     lo = datetime.fromtimestamp(window_start, UTC)
     hi = datetime.fromtimestamp(window_end, UTC)
-    zones = {t["id"]: zone(t["timezone"]) for t in therapists}
+    zones = {t.id: zone(t.timezone) for t in therapists}
     # Local dates that can hold a slot of this window, in any of the therapists' zones.
     first_day = lo.date() - timedelta(days=1)
     last_day = hi.date() + timedelta(days=1)
@@ -387,7 +387,7 @@ async def load_calendars(
     booked_starts: dict[int, list[int]] = defaultdict(list)
     for booking in bookings:
         blocked[booking.therapist_id].append((booking.starts_at, booking.blocked_until))
-        if booking.consultation_type_id == type_row["id"]:
+        if booking.consultation_type_id == consultation_type.id:
             booked_starts[booking.therapist_id].append(booking.starts_at)
     rules: dict[int, list[WeeklyHours]] = defaultdict(list)
     for row in weekly:
@@ -412,12 +412,12 @@ async def load_calendars(
 
     return [
         TherapistCalendar(
-            therapist=t["slug"],
-            timezone=zones[t["id"]],
-            weekly=rules[t["id"]],
-            overrides=days[t["id"]],
-            busy=blocked[t["id"]],
-            booked_starts=booked_starts[t["id"]],
+            therapist=t.slug,
+            timezone=zones[t.id],
+            weekly=rules[t.id],
+            overrides=days[t.id],
+            busy=blocked[t.id],
+            booked_starts=booked_starts[t.id],
         )
         for t in therapists
     ]

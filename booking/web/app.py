@@ -18,8 +18,9 @@ from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
 from booking.bookings.booked_time import LiveBookings
+from booking.bookings.create import BookingCreation
 from booking.bookings.holds import sweep_holds_forever
-from booking.bookings.services import BookingService
+from booking.bookings.manage import BookingManagement
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.ratelimit import rate_limit_store
 from booking.core.settings import Settings, get_settings
@@ -88,16 +89,19 @@ def create_app(
     support = load_support(settings.support_file)
     feeds = FeedService(settings, clock)
     announcer = OutboxAnnouncer()
-    bookings = BookingService(
+    booker_support = support_out(support)
+    creation = BookingCreation(
         settings,
         keyring,
         clock,
         availability,
-        support_out(support),
+        booker_support,
         screen=QuestionnaireScreen(),
         records=AnswerRecords(keyring),
         announcer=announcer,
-        calendars=feeds,
+    )
+    management = BookingManagement(
+        settings, keyring, clock, availability, announcer=announcer, calendars=feeds
     )
     intake = PartnerIntakeService(keyring, clock, support, announcer)
 
@@ -107,7 +111,9 @@ def create_app(
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
-            "bookings": Provide(lambda: bookings, use_cache=True, sync_to_thread=False),
+            "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
+            "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
+            "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
             # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
             # for that dependency and turns its validation error into a 500.
             "partner_intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),

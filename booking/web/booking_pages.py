@@ -14,8 +14,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
+from booking.bookings.create import BookingCreation
 from booking.bookings.schemas import BookingIn, IntakeIn, PartnerIn
-from booking.bookings.services import BookingService
 from booking.bookings.validation import parse_instant
 from booking.core.errors import BookingLimitReached, FieldError, SlotUnavailable, ValidationFailed
 from booking.core.timezones import parse_zone, zone
@@ -59,7 +59,7 @@ ALREADY_SENT = (
 class ChosenSlot:
     """The time picked on the times page, checked enough to show it back."""
 
-    kind: ConsultationTypeOut
+    consultation_type: ConsultationTypeOut
     therapist: TherapistOut
     start: datetime  # in `tz`
     end: datetime
@@ -68,12 +68,17 @@ class ChosenSlot:
     @property
     def modes(self) -> list[str]:
         """The ways this therapist can hold this consultation (the booker picks one)."""
-        return [m for m in self.kind.modes if m in self.therapist.modes] or list(self.kind.modes)
+        offered = self.consultation_type.modes
+        return [m for m in offered if m in self.therapist.modes] or list(offered)
 
     @property
     def times_query(self) -> dict[str, str]:
         """The times page's query that shows this slot among its neighbours."""
-        return {"type": self.kind.slug, "therapist": self.therapist.slug, "tz": self.tz.key}
+        return {
+            "type": self.consultation_type.slug,
+            "therapist": self.therapist.slug,
+            "tz": self.tz.key,
+        }
 
 
 async def choose_slot(
@@ -90,22 +95,29 @@ async def choose_slot(
         raise ValidationFailed.on(
             "start", "Choose a consultation time on the times page first, then book it here."
         )
-    kind = await directory.consultation_type(type_slug)
-    if not books_online(kind):
+    consultation_type = await directory.consultation_type(type_slug)
+    if not books_online(consultation_type):
         raise ValidationFailed.on(
             "type",
-            f"The {kind.name.lower()} is paid for in advance, and payments cannot be made online "
-            "yet, so it cannot be booked here for now.",
+            f"The {consultation_type.name.lower()} is paid for in advance, and payments cannot "
+            "be made online yet, so it cannot be booked here for now.",
         )
     therapist = await directory.therapist(therapist_slug)
-    if kind.slug not in therapist.consultation_types or not therapist.accepting_new_couples:
+    if (
+        consultation_type.slug not in therapist.consultation_types
+        or not therapist.accepting_new_couples
+    ):
         raise ValidationFailed.on(
             "therapist", f"{therapist.name} does not take bookings for this consultation."
         )
     viewer = parse_zone(tz, "tz") if tz else zone(therapist.timezone)
     instant = parse_instant(start, "start", now).astimezone(viewer)
     return ChosenSlot(
-        kind, therapist, instant, instant + timedelta(minutes=kind.duration_minutes), viewer
+        consultation_type,
+        therapist,
+        instant,
+        instant + timedelta(minutes=consultation_type.duration_minutes),
+        viewer,
     )
 
 
@@ -139,7 +151,7 @@ def booking_from_form(values: FormValues, slot: ChosenSlot) -> BookingIn:
             )
         )
     return BookingIn(
-        consultation_type=slot.kind.slug,
+        consultation_type=slot.consultation_type.slug,
         therapist=slot.therapist.slug,
         start=slot.start.isoformat(),
         partners=partners,
@@ -195,13 +207,13 @@ class BookingPages(Controller):
     async def form(
         self,
         directory: NamedDependency[DirectoryService],
-        bookings: NamedDependency[BookingService],
+        creation: NamedDependency[BookingCreation],
         type: FromQuery[str | None] = None,
         therapist: FromQuery[str | None] = None,
         start: FromQuery[str | None] = None,
         tz: FromQuery[str | None] = None,
     ) -> Template:
-        slot = await choose_slot(directory, type, therapist, start, tz, bookings.clock())
+        slot = await choose_slot(directory, type, therapist, start, tz, creation.clock())
         # One key per rendered form: a double submit replays the first booking.
         return booking_form(slot, FormState(), secrets.token_urlsafe(24))
 
@@ -210,7 +222,7 @@ class BookingPages(Controller):
         self,
         request: Request[Any, Any, Any],
         directory: NamedDependency[DirectoryService],
-        bookings: NamedDependency[BookingService],
+        creation: NamedDependency[BookingCreation],
     ) -> Response[Any]:
         values = await form_values(request)
         slot = await choose_slot(
@@ -219,13 +231,13 @@ class BookingPages(Controller):
             first(values, "therapist"),
             first(values, "start"),
             first(values, "tz"),
-            bookings.clock(),
+            creation.clock(),
         )
         key = first(values, "idempotency_key") or secrets.token_urlsafe(24)
         data = booking_from_form(values, slot)
         try:
             created = (
-                await bookings.create(data, checked_idempotency_key(key), client_address(request))
+                await creation.create(data, checked_idempotency_key(key), client_address(request))
             ).booking
         except ValidationFailed as exc:
             # Going back after booking and sending the form again, changed, reuses its key.

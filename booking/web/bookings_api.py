@@ -9,6 +9,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from booking.bookings.create import BookingCreation
+from booking.bookings.manage import BookingManagement
 from booking.bookings.schemas import (
     BookingCreated,
     BookingIn,
@@ -17,7 +19,6 @@ from booking.bookings.schemas import (
     Cancelled,
     RescheduleIn,
 )
-from booking.bookings.services import BookingService
 from booking.core.errors import ValidationFailed
 from booking.web.clients import client_address
 
@@ -43,13 +44,13 @@ class BookingController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[BookingIn],
-        bookings: NamedDependency[BookingService],
+        creation: NamedDependency[BookingCreation],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(name="Idempotency-Key", description="Repeat-safe key for this request"),
         ] = None,
     ) -> Response[BookingCreated]:
-        created = await bookings.create(
+        created = await creation.create(
             data, checked_idempotency_key(idempotency_key), client_address(request)
         )
         # A replay answers as the first request did.
@@ -57,9 +58,9 @@ class BookingController(Controller):
 
     @get("/{manage_token:str}", summary="A booking, by its manage link")
     async def view(
-        self, manage_token: FromPath[str], bookings: NamedDependency[BookingService]
+        self, manage_token: FromPath[str], management: NamedDependency[BookingManagement]
     ) -> BookingView:
-        return await bookings.view(manage_token)
+        return await management.view(manage_token)
 
     @get(
         "/{manage_token:str}/invite.ics",
@@ -68,10 +69,10 @@ class BookingController(Controller):
         name="booking-calendar",
     )
     async def calendar_file(
-        self, manage_token: FromPath[str], bookings: NamedDependency[BookingService]
+        self, manage_token: FromPath[str], management: NamedDependency[BookingManagement]
     ) -> Response[bytes]:
         return Response(
-            await bookings.calendar_file(manage_token),
+            await management.calendar_file(manage_token),
             media_type="text/calendar; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="consultation.ics"'},
         )
@@ -81,11 +82,11 @@ class BookingController(Controller):
         self,
         request: Request[Any, Any, Any],
         manage_token: FromPath[str],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
         data: JSONBody[CancelIn | None] = None,
     ) -> Cancelled:
         reason = data.reason if data else None
-        return await bookings.cancel(manage_token, reason, client_address(request))
+        return await management.cancel(manage_token, reason, client_address(request))
 
     @post("/{manage_token:str}/reschedule", summary="Move a booking", status_code=200)
     async def reschedule(
@@ -93,6 +94,6 @@ class BookingController(Controller):
         request: Request[Any, Any, Any],
         manage_token: FromPath[str],
         data: JSONBody[RescheduleIn],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
     ) -> BookingView:
-        return await bookings.reschedule(manage_token, data.start, client_address(request))
+        return await management.reschedule(manage_token, data.start, client_address(request))

@@ -11,8 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from booking.bookings.schemas import BookingView
-from booking.bookings.services import BookingService
+from booking.bookings.manage import BookingManagement
+from booking.bookings.schemas import BookingView, SupportOut
 from booking.bookings.statuses import BookingStatus
 from booking.core.errors import NotFound, SlotUnavailable, TooLate, ValidationFailed
 from booking.core.timezones import zone
@@ -52,8 +52,9 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         token: FromPath[str],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
         directory: NamedDependency[DirectoryService],
+        booker_support: NamedDependency[SupportOut],
         booked: FromQuery[str | None] = None,
         done: FromQuery[str | None] = None,
     ) -> Template:
@@ -66,12 +67,12 @@ class ManagePages(Controller):
             cookies = [Cookie(key=NOTES_COOKIE, value="", path=here, max_age=0)]
         return await self._page(
             token,
-            bookings,
+            management,
             directory,
             cookies=cookies,
             booked=bool(booked),
             message=DONE_MESSAGES.get(done or ""),
-            support=bookings.support if NOTE_SUPPORT in notes else None,
+            support=booker_support if NOTE_SUPPORT in notes else None,
             shared_inbox=NOTE_SHARED_INBOX in notes,
         )
 
@@ -80,18 +81,18 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         token: FromPath[str],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
         directory: NamedDependency[DirectoryService],
     ) -> Response[Any]:
         values = await form_values(request)
         reason = first(values, "reason").strip() or None
         try:
-            await bookings.cancel(token, reason, client_address(request))
+            await management.cancel(token, reason, client_address(request))
         except ValidationFailed as exc:
             form = FormState.failed(values, exc.fields, {"reason": "Reason"})
-            return await self._page(token, bookings, directory, form=form, status=422)
+            return await self._page(token, management, directory, form=form, status=422)
         except TooLate as exc:
-            return await self._page(token, bookings, directory, error=exc.message, status=409)
+            return await self._page(token, management, directory, error=exc.message, status=409)
         return Redirect(
             request.app.route_reverse("manage", token=token),
             query_params={"done": "cancelled"},
@@ -102,28 +103,28 @@ class ManagePages(Controller):
     async def other_times(
         self,
         token: FromPath[str],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
         directory: NamedDependency[DirectoryService],
         availability: NamedDependency[AvailabilityService],
         start: FromQuery[str | None] = None,
     ) -> Template:
-        return await _reschedule_page(token, bookings, directory, availability, start)
+        return await _reschedule_page(token, management, directory, availability, start)
 
     @post("/reschedule", status_code=303)
     async def reschedule(
         self,
         request: Request[Any, Any, Any],
         token: FromPath[str],
-        bookings: NamedDependency[BookingService],
+        management: NamedDependency[BookingManagement],
         directory: NamedDependency[DirectoryService],
         availability: NamedDependency[AvailabilityService],
     ) -> Response[Any]:
         values = await form_values(request)
         try:
-            await bookings.reschedule(token, first(values, "start"), client_address(request))
+            await management.reschedule(token, first(values, "start"), client_address(request))
         except (TooLate, SlotUnavailable, ValidationFailed) as exc:
             return await _reschedule_page(
-                token, bookings, directory, availability, None, exc.message, exc.status_code
+                token, management, directory, availability, None, exc.message, exc.status_code
             )
         return Redirect(
             request.app.route_reverse("manage", token=token),
@@ -134,7 +135,7 @@ class ManagePages(Controller):
     async def _page(
         self,
         token: str,
-        bookings: BookingService,
+        management: BookingManagement,
         directory: DirectoryService,
         *,
         status: int = 200,
@@ -142,7 +143,7 @@ class ManagePages(Controller):
         cookies: list[Cookie] | None = None,
         **context: Any,
     ) -> Template:
-        view = await bookings.view(token)
+        view = await management.view(token)
         return Template(
             "public/manage.html",
             context={
@@ -185,7 +186,7 @@ async def _booking_context(view: BookingView, directory: DirectoryService) -> di
 
 async def _reschedule_page(
     token: str,
-    bookings: BookingService,
+    management: BookingManagement,
     directory: DirectoryService,
     availability: AvailabilityService,
     start: str | None,
@@ -193,7 +194,7 @@ async def _reschedule_page(
     status: int = 200,
 ) -> Template:
     """Open times with the same therapist for the same consultation, in the booking's zone."""
-    view = await bookings.view(token)
+    view = await management.view(token)
     context = await _booking_context(view, directory)
     tz = zone(view.timezone)
     now = availability.clock()
@@ -201,7 +202,7 @@ async def _reschedule_page(
     page: Page | None = None
     if view.can_reschedule:
         window = parse_window(start, None, view.timezone, now)
-        result = await bookings.reschedule_options(token, window.first, tz)
+        result = await management.reschedule_options(token, window.first, tz)
         page = Page.starting(window.first, now.astimezone(tz).date())
         days = slots_by_day(result, {view.therapist: context["therapist_name"]})
     return Template(

@@ -18,9 +18,10 @@ from booking.scheduling.services import ANY, AvailabilityService, DirectoryServi
 from booking.web.paging import SPAN, Page, parse_window, slots_by_day
 
 
-def books_online(kind: ConsultationTypeOut) -> bool:
-    """Whether the pages offer to book `kind`: only free types until online deposits exist."""
-    return kind.price is None and kind.deposit is None
+def books_online(consultation_type: ConsultationTypeOut) -> bool:
+    """Whether the pages offer to book `consultation_type`: only free types until online
+    deposits exist."""
+    return consultation_type.price is None and consultation_type.deposit is None
 
 
 class PublicPages(Controller):

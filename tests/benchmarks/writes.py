@@ -229,9 +229,9 @@ async def post_all(
 @contextmanager
 def transaction_waits() -> Iterator[Waits]:
     """Times the booking transactions while the block runs, by wrapping the two functions of
-    booking.bookings.services that begin them and lock the therapist (as phases.py wraps the
+    booking.bookings.create that begin them and lock the therapist (as phases.py wraps the
     availability steps; restored afterwards)."""
-    from booking.bookings import services
+    from booking.bookings import create as services
 
     waits = Waits()
     begin = getattr(services, "write_transaction", None)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from booking.bookings.services import BookingService
+from booking.bookings.manage import BookingManagement
 from booking.core.logs import LIBRARY_FLOORS, SERVER_LOGGERS, configure_logging
 from booking.core.tokens import derive_token
 from booking.notifications.feeds import FeedService
@@ -182,10 +182,10 @@ async def test_no_token_or_private_detail_is_logged_on_any_route_at_debug(
             client.follow_redirects = False
             tokens = await drive_every_route_family(client, settings)
 
-            async def fails(self: BookingService, manage_token: str) -> None:
+            async def fails(self: BookingManagement, manage_token: str) -> None:
                 raise RuntimeError(f"lookup failed for {manage_token}")
 
-            monkeypatch.setattr(BookingService, "view", fails)
+            monkeypatch.setattr(BookingManagement, "view", fails)
             failed_page = await client.get(f"/manage/{tokens[2]}", headers=HTML)
             failed_api = await client.get(f"/api/v1/bookings/{tokens[0]}")
             await eventually(_outbox_is_done, within=60)

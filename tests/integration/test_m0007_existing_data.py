@@ -17,7 +17,7 @@ import pytest
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine.base import Engine
 
-from booking.bookings.services import cancel_reason_context, partner_context
+from booking.bookings.contexts import cancel_reason_context, partner_context
 from booking.bookings.tables import Booking
 from booking.core.db import close_pool, postgres_engine, prepare_sqlite, sqlite_engine
 from booking.core.settings import get_settings

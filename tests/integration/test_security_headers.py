@@ -8,7 +8,7 @@ import re
 import pytest
 from httpx import AsyncClient, Response
 
-from booking.bookings.services import BookingService
+from booking.bookings.manage import BookingManagement
 from booking.core.settings import get_settings
 from booking.core.tokens import derive_token
 from booking.intake.services import PartnerIntakeService
@@ -84,8 +84,8 @@ async def test_calendar_files_are_private_and_secured(
 @pytest.mark.parametrize(
     ("service", "method", "path"),
     [
-        (BookingService, "view", f"/manage/{A_TOKEN}"),
-        (BookingService, "view", f"/api/v1/bookings/{A_TOKEN}"),
+        (BookingManagement, "view", f"/manage/{A_TOKEN}"),
+        (BookingManagement, "view", f"/api/v1/bookings/{A_TOKEN}"),
         (PartnerIntakeService, "view", f"/intake/{A_TOKEN}"),
         (PartnerIntakeService, "view", f"/api/v1/intake/{A_TOKEN}"),
     ],

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from booking.bookings.services import partner_context
+from booking.bookings.contexts import partner_context
 from booking.bookings.tables import Booking, Partner
 from booking.core.audit import Actor, AuditEvent
 from booking.core.errors import NotFound

@@ -8,14 +8,13 @@ import msgspec
 from httpx import AsyncClient
 
 from booking.bookings.booked_time import LiveBookings
+from booking.bookings.create import BookingCreation, Created
 from booking.bookings.schemas import BookingIn
-from booking.bookings.services import BookingService, Created
 from booking.bookings.tables import Booking, IdempotencyKey
 from booking.core.settings import Settings
 from booking.intake.consents import load_support
 from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_out
 from booking.notifications.announcer import OutboxAnnouncer
-from booking.notifications.feeds import FeedService
 from booking.scheduling.services import AvailabilityService
 from tests.factories import booking_request, partner_answers
 from tests.fixtures.databases import Database
@@ -121,7 +120,7 @@ async def test_the_service_tells_a_replay_from_a_first_answer_and_names_no_statu
     # Given the booking service assembled as the application assembles it
     settings = Settings.from_env()
     keyring = settings.keyring()
-    bookings = BookingService(
+    bookings = BookingCreation(
         settings,
         keyring,
         clock,
@@ -130,7 +129,6 @@ async def test_the_service_tells_a_replay_from_a_first_answer_and_names_no_statu
         screen=QuestionnaireScreen(),
         records=AnswerRecords(keyring),
         announcer=OutboxAnnouncer(),
-        calendars=FeedService(settings, clock),
     )
     request = msgspec.convert(booking_request(AT_10), BookingIn)
 

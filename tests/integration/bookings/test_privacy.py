@@ -11,7 +11,7 @@ import httpx
 import pytest
 from httpx import AsyncClient
 
-from booking.bookings.services import cancel_reason_context, couple_context, partner_context
+from booking.bookings.contexts import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
 from booking.core.crypto import DecryptionError, Keyring, key_id_of
 from booking.core.settings import Settings, get_settings

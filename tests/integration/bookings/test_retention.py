@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from booking.bookings.services import cancel_reason_context, couple_context, partner_context
+from booking.bookings.contexts import cancel_reason_context, couple_context, partner_context
 from booking.bookings.tables import Booking, Partner
 from booking.core.audit import AuditEvent
 from booking.core.db import close_pool, sqlite_engine
