@@ -711,7 +711,7 @@ def waits_table(found: list[writes.WriteResult]) -> list[str]:
         return []
     lines = [
         "Inside the booking transactions of the same runs, per booking (measured by wrapping "
-        "`write_transaction` and `lock_therapist` of `booking/bookings/create.py` in the "
+        "`write_transaction` and `lock` of `booking/bookings/create.py` in the "
         "harness): *begin* = until the write transaction was open (SQLite: BEGIN IMMEDIATE, "
         "which waits for the file's write lock, polling with SQLite's busy handler; "
         "PostgreSQL: a pooled connection and BEGIN), *lock* = the therapist's advisory lock "

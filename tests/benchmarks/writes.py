@@ -71,8 +71,8 @@ class Run:
 class Waits:
     """Inside the booking transactions of a run (seconds per booking): getting the write
     transaction (`write_transaction` entered: BEGIN IMMEDIATE on SQLite, a pooled connection
-    and BEGIN on PostgreSQL), getting the therapist's advisory lock (`lock_therapist`, a no-op
-    on SQLite), and holding the transaction (entered to committed)."""
+    and BEGIN on PostgreSQL), getting the therapist's advisory lock
+    (`lock(LockSpace.THERAPIST, …)`, a no-op on SQLite), and holding the transaction (entered to committed)."""
 
     begin: list[float] = field(default_factory=list)
     lock: list[float] = field(default_factory=list)
@@ -229,13 +229,13 @@ async def post_all(
 @contextmanager
 def transaction_waits() -> Iterator[Waits]:
     """Times the booking transactions while the block runs, by wrapping the two functions of
-    booking.bookings.create that begin them and lock the therapist (as phases.py wraps the
+    booking.bookings.create that begin them and take its locks (as phases.py wraps the
     availability steps; restored afterwards)."""
     from booking.bookings import create as services
 
     waits = Waits()
     begin = getattr(services, "write_transaction", None)
-    lock = getattr(services, "lock_therapist", None)
+    lock = getattr(services, "lock", None)
 
     @asynccontextmanager
     async def write_transaction() -> AsyncIterator[None]:
@@ -247,16 +247,16 @@ def transaction_waits() -> Iterator[Waits]:
             yield
         waits.held.append(time.perf_counter() - t1)
 
-    async def lock_therapist(therapist_id: int) -> None:
+    async def timed_lock(space: Any, key: int) -> None:
         assert lock is not None
         t0 = time.perf_counter()
-        await lock(therapist_id)
+        await lock(space, key)
         waits.lock.append(time.perf_counter() - t0)
 
     replaced: list[tuple[str, Callable[..., Any]]] = []
     for name, original, wrapper in (
         ("write_transaction", begin, write_transaction),
-        ("lock_therapist", lock, lock_therapist),
+        ("lock", lock, timed_lock),
     ):
         if original is None:
             waits.missing.append(name)
