@@ -72,7 +72,8 @@ class Waits:
     """Inside the booking transactions of a run (seconds per booking): getting the write
     transaction (`write_transaction` entered: BEGIN IMMEDIATE on SQLite, a pooled connection
     and BEGIN on PostgreSQL), getting the therapist's advisory lock
-    (`lock(LockSpace.THERAPIST, …)`, a no-op on SQLite), and holding the transaction (entered to committed)."""
+    (`lock(LockSpace.THERAPIST, …)`, a no-op on SQLite), and holding the transaction (entered
+    to committed)."""
 
     begin: list[float] = field(default_factory=list)
     lock: list[float] = field(default_factory=list)
