@@ -3,18 +3,12 @@ for the questions asked of it, and the outbox's own key is the dedupe key."""
 
 from __future__ import annotations
 
-import io
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import redirect_stdout
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
-from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine.base import Engine
 
 from booking.bookings.statuses import MessageKind, Recipient
@@ -22,16 +16,12 @@ from booking.bookings.tables import Booking
 from booking.core import audit
 from booking.core.audit import COUPLE, SYSTEM, Actor, ActorKind, AuditAction, AuditEvent
 from booking.core.db import (
-    close_pool,
-    postgres_engine,
-    prepare_sqlite,
-    sqlite_engine,
     write_transaction,
 )
 from booking.notifications.outbox import queue_messages
 from booking.notifications.tables import OutboxMessage
-from booking.piccolo_app import migrate, use_engine
-from tests.fixtures.databases import BACKENDS, POSTGRES_URL, Database
+from booking.piccolo_app import migrate
+from tests.fixtures.databases import BACKENDS, Database, migrated_up_to
 from tests.integration.conftest import NOW
 from tests.integration.practice import Practice
 
@@ -215,30 +205,8 @@ async def before_m0010(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Engine[Any]]:
     """An empty database of its own, migrated up to m0009 only."""
-    if request.param == "sqlite":
-        engine: Engine[Any] = sqlite_engine(str(tmp_path / "booking.sqlite3"))
-        drop = None
-    else:
-        assert POSTGRES_URL
-        name = f"booking_m0010_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(POSTGRES_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        engine = postgres_engine(urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}")))
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    use_engine(engine)
-    prepare_sqlite(engine)
-    with redirect_stdout(io.StringIO()):
-        result = await run_forwards(app_name="booking", migration_id=BEFORE)
-    assert result.success, result.message
-    try:
+    async with migrated_up_to(request.param, BEFORE, tmp_path) as engine:
         yield engine
-    finally:
-        await close_pool(engine)
-        if drop:
-            admin = await asyncpg.connect(POSTGRES_URL)
-            await admin.execute(drop)
-            await admin.close()
 
 
 async def test_m0010_gives_existing_events_the_kind_and_reference_of_their_label(

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import io
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import redirect_stdout
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import msgspec
 import pytest
-from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine.base import Engine
 
 from booking.bookings.contexts import cancel_reason_context, partner_context
 from booking.bookings.tables import Booking
-from booking.core.db import close_pool, postgres_engine, prepare_sqlite, sqlite_engine
 from booking.core.settings import get_settings
 from booking.intake.versions import version_context
-from booking.piccolo_app import migrate, use_engine
+from booking.piccolo_app import migrate
 from tests.factories import DISTINCTIVE, partner_answers
-from tests.fixtures.databases import BACKENDS, POSTGRES_URL
+from tests.fixtures.databases import BACKENDS, migrated_up_to
 from tests.integration.conftest import NOW
 from tests.integration.practice import make_practice
 
@@ -36,30 +29,8 @@ async def before_m0007(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Engine[Any]]:
     """An empty database of its own, migrated up to m0006 only."""
-    if request.param == "sqlite":
-        engine: Engine[Any] = sqlite_engine(str(tmp_path / "booking.sqlite3"))
-        drop = None
-    else:
-        assert POSTGRES_URL
-        name = f"booking_m0007_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(POSTGRES_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        engine = postgres_engine(urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}")))
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    use_engine(engine)
-    prepare_sqlite(engine)
-    with redirect_stdout(io.StringIO()):
-        result = await run_forwards(app_name="booking", migration_id=BEFORE)
-    assert result.success, result.message
-    try:
+    async with migrated_up_to(request.param, BEFORE, tmp_path) as engine:
         yield engine
-    finally:
-        await close_pool(engine)
-        if drop:
-            admin = await asyncpg.connect(POSTGRES_URL)
-            await admin.execute(drop)
-            await admin.close()
 
 
 async def raw(sql: str, *values: Any) -> list[dict[str, Any]]:
