@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from piccolo.columns.combination import WhereRaw
 
 from booking.bookings.holds import blocking, live_hold
-from booking.bookings.tables import Booking
+from booking.bookings.tables import Booking, Partner
 from booking.core.db import LockSpace, lock
 from booking.core.errors import BookingLimitReached
 from booking.core.settings import Settings
@@ -61,13 +61,20 @@ async def check_booking_limits(
 
 
 async def live_bookings_with_email(email: str, now: datetime) -> int:
-    """Live bookings that have not started with `email` for either partner (any case)."""
+    """Live bookings that have not started with `email` for either partner (any case).
+
+    Two plain lookups rather than one `IN (subquery)`: a plan made while the tables were small
+    (asyncpg keeps prepared statements, PostgreSQL may reuse a generic plan) ran the subquery
+    against every booking, and the count grew with the square of the bookings."""
+    bookings = await (
+        Partner.select(Partner.booking)
+        .where(WhereRaw("lower(email) = lower({})", email))
+        .output(as_list=True)
+    )
+    if not bookings:
+        return 0
     count = await Booking.count().where(
-        WhereRaw(
-            "id IN (SELECT booking FROM booking_partners WHERE lower(email) = lower({}))", email
-        )
-        & (Booking.starts_at > now)
-        & blocking(now)
+        Booking._meta.primary_key.is_in(bookings) & (Booking.starts_at > now) & blocking(now)
     )
     return int(count)
 
