@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from tests.integration.conftest import FixedClock
 from tests.integration.notifications.conftest import mail_settings
 from tests.integration.pages.conftest import HTML, booking_form, partner_form, reference_on
 from tests.integration.practice import AT_9, AT_10, AT_11, MONDAY, Practice, intake_token
-from tests.mailserver import running_mail_server
+from tests.mailserver import free_port, running_mail_server
 from tests.waiting import eventually
 
 NAMES = ["Quillon Vantablack", "Perpetua Marchbanks", "Oswin Thistlewood", "Ysolde Brackenridge"]
@@ -204,12 +203,6 @@ async def _outbox_is_done() -> bool:
     return not await OutboxMessage.exists().where(OutboxMessage.status == "pending")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, dict[str, str]]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -225,7 +218,7 @@ def test_the_servers_access_log_keeps_no_token_and_names_no_server(
     tmp_path: Path, workers: int
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BOOKING_SECRET_KEY")}
-    port = _free_port()
+    port = free_port()
     env.update(
         BOOKING_ENV="development",
         BOOKING_DATA_DIR=str(tmp_path),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from booking.core.ratelimit import RateLimitHit
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
 from tests.integration.practice import Practice
+from tests.mailserver import free_port
 from tests.waiting import eventually
 
 SECRET = "serve-test-secret-" + "x" * 30
@@ -29,18 +29,12 @@ PEER = "127.0.0.1"
 SPOOFED = "203.0.113.9"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((PEER, 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def serving(database: Database, data_dir: Path, **env: str) -> AsyncIterator[str]:
     """`booking serve` on a free port on the test's database (its data directory through the
     init step); yields its base URL."""
     initialise(data_dir, secret_key=False)
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_SECRET_KEY": SECRET}
     environment.pop("DATABASE_URL", None)
     if database.url is not None:
