@@ -5,6 +5,7 @@ transaction; the sessions a change ends are ended after it commits.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -146,7 +147,9 @@ class StaffAccounts:
             password = one_time_password()
         elif problem := password_problem(password, address):
             raise ValidationFailed.on("password", problem)
-        password_hash = hash_password(password)  # slow: outside the transaction
+        password_hash = await asyncio.to_thread(
+            hash_password, password
+        )  # slow: not in the transaction
         now = self.clock()
         async with write_transaction():
             therapist_id = await _therapist_id(therapist) if therapist else None
@@ -201,7 +204,7 @@ class StaffAccounts:
         account = await _existing(account_id)
         if not one_time and (problem := password_problem(password, account.email)):
             raise ValidationFailed.on("password", problem)
-        password_hash = hash_password(password)
+        password_hash = await asyncio.to_thread(hash_password, password)
         now = self.clock()
         async with write_transaction():
             await StaffAccount.update(
@@ -244,7 +247,7 @@ class StaffAccounts:
         recovery codes are cleared, the lock lifted, and every session ends."""
         await _existing(account_id)
         password = one_time_password()
-        password_hash = hash_password(password)
+        password_hash = await asyncio.to_thread(hash_password, password)
         now = self.clock()
         async with write_transaction():
             await StaffAccount.update(
