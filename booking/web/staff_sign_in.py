@@ -102,7 +102,7 @@ class SignInPages(Controller):
             context={
                 "form": FormState(),
                 "next": safe_next(next),
-                "message": SIGNED_OUT if signed_out else None,
+                "notice": SIGNED_OUT if signed_out else None,
             },
         )
 

@@ -90,6 +90,9 @@ async def test_sign_out_deletes_the_session_so_the_old_cookie_is_refused(
     assert out.status_code == 303
     assert out.headers["location"] == "/staff/login?signed_out=1"
     assert await StaffSession.count() == 0
+    notice = await client.get(out.headers["location"], headers=HTML)
+    assert "You are signed out." in notice.text
+    assert "Macro" not in notice.text
     set_session_cookie(client, old)
     again = await client.get("/staff/two-factor/setup", headers=HTML)
     assert again.status_code == 303
