@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -84,9 +84,17 @@ def demo() -> None:
     if not settings.demo_data:
         click.echo("BOOKING_DEMO_DATA=0: no demo data added.")
         return
+    from booking.staff.demo import seed_demo_staff
+
     today = datetime.now().astimezone().date()
     created = _run_with_database(lambda: seed_demo(today))
     click.echo("Added " + ", ".join(created) + "." if created else "Demo data already present.")
+    accounts = _run_with_database(lambda: seed_demo_staff(_staff_accounts()))
+    for email, role, password in accounts:
+        click.echo(
+            f"Demo staff account {email} ({role}), one-time password (shown once, to be "
+            f"changed at first sign-in): {password}"
+        )
 
 
 @main.command()
@@ -277,6 +285,130 @@ def feed_invitations(therapist: str, choice: str) -> None:
     if not _run_with_database(change):
         raise click.ClickException(f"No therapist '{therapist}'.")
     click.echo(f"Invitation emails for {therapist}: {choice}.")
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts: add, list, set a password, disable, reset (audited as the system)."""
+
+
+def _staff_accounts() -> Any:
+    from booking.core.timezones import utc_now
+    from booking.staff.accounts import StaffAccounts
+    from booking.staff.sessions import Sessions, session_store
+
+    settings = _settings()
+    return StaffAccounts(Sessions(settings, session_store(settings), utc_now), utc_now)
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _staff_call(work: Callable[[], Awaitable[T]]) -> T:
+    from booking.core.errors import ServiceError
+
+    try:
+        return _run_with_database(work)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@staff.command("add")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "therapist"]))
+@click.option("--therapist", "therapist", default=None, help="The therapist's slug.")
+@click.option("--name", default="", help="Display name (default: the email's local part).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_add(
+    email: str, role: str, therapist: str | None, name: str, password_stdin: bool
+) -> None:
+    """Create a staff account with its own password (asked for twice, or one line on stdin)."""
+    from booking.core.audit import SYSTEM
+    from booking.staff.principal import Role
+
+    password = _new_password(password_stdin)
+    accounts = _staff_accounts()
+    created = _staff_call(
+        lambda: accounts.create(
+            email, Role(role), actor=SYSTEM, name=name, therapist=therapist, password=password
+        )
+    )
+    click.echo(f"Added {created.account.email} ({role}).")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """One line per account: email, role, therapist slug or -, state."""
+    from booking.core.timezones import utc_now
+
+    accounts = _staff_call(_staff_accounts().accounts)
+    now = utc_now()
+    for account in accounts:
+        click.echo(
+            f"{account.email}\t{account.role}\t{account.therapist_slug or '-'}\t"
+            f"{account.state(now)}"
+        )
+
+
+@staff.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_password(email: str, password_stdin: bool) -> None:
+    """Set the account's own password; its sessions end."""
+    from booking.core.audit import SYSTEM
+    from booking.staff.accounts import account_by_email
+
+    password = _new_password(password_stdin)
+    accounts = _staff_accounts()
+
+    async def change() -> None:
+        account = await account_by_email(email)
+        await accounts.set_password(account.id, password, actor=SYSTEM)
+
+    _staff_call(change)
+    click.echo(f"Password set for {email.strip().lower()}; its sessions ended.")
+
+
+@staff.command("disable")
+@click.argument("email")
+def staff_disable(email: str) -> None:
+    """The account can no longer sign in; its sessions end."""
+    from booking.core.audit import SYSTEM
+    from booking.staff.accounts import account_by_email
+
+    accounts = _staff_accounts()
+
+    async def disable() -> None:
+        account = await account_by_email(email)
+        await accounts.disable(account.id, actor=SYSTEM)
+
+    _staff_call(disable)
+    click.echo(f"Disabled {email.strip().lower()}; its sessions ended.")
+
+
+@staff.command("reset")
+@click.argument("email")
+def staff_reset(email: str) -> None:
+    """A new one-time password (printed once), the second factor cleared, sessions ended."""
+    from booking.core.audit import SYSTEM
+    from booking.staff.accounts import account_by_email
+
+    accounts = _staff_accounts()
+
+    async def reset() -> str:
+        account = await account_by_email(email)
+        password: str = await accounts.reset(account.id, actor=SYSTEM)
+        return password
+
+    password = _staff_call(reset)
+    click.echo(
+        f"Reset {email.strip().lower()}. One-time password (shown once; to be changed at "
+        f"first sign-in): {password}"
+    )
 
 
 @main.command()
