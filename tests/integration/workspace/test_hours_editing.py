@@ -84,7 +84,7 @@ async def test_new_tuesday_hours_are_offered_to_couples_at_once(
         ("tue", "09:00–10:00"),
         ("tue", "14:00–16:00"),
     ]
-    (consult, _paid) = page.preview.types
+    consult = next(t for t in page.preview.types if t.slug == "consult")
     tuesday = next(d for d in consult.days if d.day == date(2026, 12, 8))
     assert [f"{s:%H:%M}" for s in tuesday.starts] == await times(client, TUESDAY)
     assert await audit_rows() == [
