@@ -126,12 +126,13 @@ class Schedule:
 
 
 def parse_week(ranges: Sequence[RangeIn]) -> tuple[WeeklyRange, ...]:
-    """The weekly pattern the posted ranges describe, sorted; rows left wholly empty are
+    """The weekly pattern the posted ranges describe, sorted; rows without times are
     skipped. Raises one ValidationFailed naming every problem (`ranges[i].day|start|end`)."""
     problems: list[FieldError] = []
     parsed: list[tuple[int, WeeklyRange]] = []
     for index, given in enumerate(ranges):
-        if not (given.day.strip() or given.start.strip() or given.end.strip()):
+        # A row without times is an unused one (the form offers spare rows for each day).
+        if not (given.start.strip() or given.end.strip()):
             continue
         name = f"ranges[{index}]"
         try:

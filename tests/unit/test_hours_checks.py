@@ -32,7 +32,7 @@ def test_a_week_takes_several_ranges_a_day_sorted_and_skips_empty_rows() -> None
     week = parse_week(
         [
             RangeIn("tue", "13:00", "17:00"),
-            RangeIn("", "", ""),
+            RangeIn("wed", "", ""),
             RangeIn("tue", "09:00", "12:00"),
             RangeIn("mon", "09:00", "24:00"),
         ]
