@@ -30,6 +30,12 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
+from booking.staff.tables import (
+    StaffAccount,
+    StaffRecoveryCode,
+    StaffSession,
+    StaffSignInFailure,
+)
 
 TABLES = [
     Therapist,
@@ -46,6 +52,10 @@ TABLES = [
     AuditEvent,
     OutboxMessage,
     RateLimitHit,
+    StaffAccount,
+    StaffRecoveryCode,
+    StaffSession,
+    StaffSignInFailure,
 ]
 
 APP_CONFIG = AppConfig(

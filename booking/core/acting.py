@@ -13,9 +13,6 @@ from datetime import datetime
 from booking.core import audit
 from booking.core.audit import Actor, AuditAction
 
-# Enough to tell browsers apart in the audit log; the rest of a long agent string is noise.
-AGENT_LENGTH = 200
-
 
 @dataclass(frozen=True, slots=True)
 class Acting:
@@ -30,5 +27,11 @@ class Acting:
     ) -> None:
         """One audit event by this actor, inside the caller's transaction."""
         await audit.record(
-            action, actor=self.actor, booking=booking, record=record, client=self.client, at=at
+            action,
+            actor=self.actor,
+            booking=booking,
+            record=record,
+            client=self.client,
+            agent=self.agent,
+            at=at,
         )

@@ -21,6 +21,8 @@ class ActorKind(StrEnum):
     PARTNER = "partner"
     STAFF = "staff"
     SYSTEM = "system"
+    # Someone not (yet) known: a sign-in with an email no account has.
+    ANONYMOUS = "anonymous"
 
 
 class AuditAction(StrEnum):
@@ -34,6 +36,23 @@ class AuditAction(StrEnum):
     BOOKING_RESCHEDULED = "booking.rescheduled"
     LINK_REVOKED = "link.revoked"
     SAFETY_RESOLVED = "safety.resolved"
+    # The staff side (booking.staff): sign-in, sessions and account changes.
+    STAFF_PASSWORD_ACCEPTED = "staff.password_accepted"
+    STAFF_SECOND_FACTOR_ACCEPTED = "staff.second_factor_accepted"
+    STAFF_SIGNED_IN = "staff.signed_in"
+    STAFF_SIGN_IN_FAILED = "staff.sign_in_failed"
+    STAFF_SIGN_IN_THROTTLED = "staff.sign_in_throttled"
+    STAFF_LOCKED = "staff.locked"
+    STAFF_SECOND_FACTOR_FAILED = "staff.second_factor_failed"
+    STAFF_RECOVERY_CODE_USED = "staff.recovery_code_used"
+    STAFF_SIGNED_OUT = "staff.signed_out"
+    STAFF_SIGNED_OUT_EVERYWHERE = "staff.signed_out_everywhere"
+    STAFF_PASSWORD_CHANGED = "staff.password_changed"
+    STAFF_TWO_FACTOR_ENROLLED = "staff.two_factor_enrolled"
+    STAFF_RECOVERY_CODES_REPLACED = "staff.recovery_codes_replaced"
+    STAFF_ACCOUNT_CREATED = "staff.account_created"
+    STAFF_ACCOUNT_DISABLED = "staff.account_disabled"
+    STAFF_ACCOUNT_RESET = "staff.account_reset"
     # The therapist's workspace: reads of intake data, changes of hours and preferences.
     INTAKE_LISTED = "intake.listed"
     INTAKE_VIEWED = "intake.viewed"
@@ -72,6 +91,9 @@ class Actor:
 
 COUPLE = Actor(ActorKind.COUPLE)
 SYSTEM = Actor(ActorKind.SYSTEM)
+ANONYMOUS = Actor(ActorKind.ANONYMOUS)
+# What of a browser's User-Agent the audit log keeps.
+AGENT_LENGTH = 200
 
 
 class AuditEvent(Table, tablename="audit_events"):
@@ -84,6 +106,7 @@ class AuditEvent(Table, tablename="audit_events"):
     booking_reference = Varchar(length=20, default="", index=True)
     record = Varchar(length=120, default="")
     client_address = Varchar(length=64, default="")
+    user_agent = Varchar(length=AGENT_LENGTH, default="")
 
 
 async def record(
@@ -94,10 +117,12 @@ async def record(
     at: datetime,
     record: str = "",
     client: str = "",
+    agent: str = "",
 ) -> None:
     """One event: `action` by `actor` on booking `booking` (its reference; "" for none) and
     its `record` (which part: "partner:2 version 3"), at `at`, from `client` (an address
-    digest). Runs inside the caller's transaction."""
+    digest), with the browser's User-Agent `agent` (cut to AGENT_LENGTH characters, control
+    characters dropped). Runs inside the caller's transaction."""
     await AuditEvent.insert(
         AuditEvent(
             at=at,
@@ -108,5 +133,11 @@ async def record(
             booking_reference=booking,
             record=record[:120],
             client_address=client[:64],
+            user_agent=_printable(agent)[:AGENT_LENGTH],
         )
     )
+
+
+def _printable(text: str) -> str:
+    """`text` without control characters (a header could carry them into a log viewer)."""
+    return "".join(c for c in text if c.isprintable())

@@ -28,7 +28,13 @@ class SettingsError(ValueError):
 # Shown only as set or unset wherever settings are printed or logged.
 SECRET_FIELDS = ("secret_key", "data_key")
 # URLs that may carry a password (user:password@host or ?password=): shown without it.
-URL_FIELDS = ("database_url", "broker_url", "smtp_url", "public_base_url")
+URL_FIELDS = (
+    "database_url",
+    "broker_url",
+    "smtp_url",
+    "public_base_url",
+    "staff_session_redis_url",
+)
 MASK = "***"
 
 
@@ -48,6 +54,10 @@ class Settings:
     # Addresses or networks whose X-Forwarded-For is believed; empty: nobody's.
     trusted_proxies: tuple[str, ...]
     rate_limit_redis_url: str | None
+    staff_require_totp: bool
+    staff_idle_minutes: int
+    staff_session_hours: int
+    staff_session_redis_url: str | None
     bookings_per_email: int
     holds_per_address: int
     bookings_per_address_per_day: int

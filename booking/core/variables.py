@@ -163,6 +163,37 @@ VARIABLES: tuple[Variable, ...] = (
         "`redis://…` to keep the rate-limit counters in Redis instead",
         shown="unset: the database",
     ),
+    # --- Staff: sign-in and sessions of the staff side (booking.staff) ---
+    Variable(
+        "STAFF_REQUIRE_TOTP",
+        "staff_require_totp",
+        parsers.flag,
+        lambda known: "1" if known.production else "0",
+        "whether therapists must sign in with a second factor (TOTP) too; admins always must",
+        shown="`1` in production, else `0`",
+    ),
+    Variable(
+        "STAFF_IDLE_MINUTES",
+        "staff_idle_minutes",
+        parsers.whole(1, "a positive whole number of minutes"),
+        "15",
+        "a staff session unused this long ends (sign in again)",
+    ),
+    Variable(
+        "STAFF_SESSION_HOURS",
+        "staff_session_hours",
+        parsers.whole(1, "a positive whole number of hours"),
+        "12",
+        "a staff session ends this long after signing in, however busy",
+    ),
+    Variable(
+        "STAFF_SESSION_REDIS_URL",
+        "staff_session_redis_url",
+        parsers.url(("redis", "rediss"), "must be a redis:// URL (unset: the database)"),
+        None,
+        "`redis://…` to keep staff sessions in Redis instead of the database",
+        shown="unset: the database",
+    ),
     Variable(
         "TRUSTED_PROXIES",
         "trusted_proxies",

@@ -32,11 +32,17 @@ from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
 from booking.scheduling.services import AvailabilityService, DirectoryService
+from booking.staff.accounts import StaffAccounts
+from booking.staff.passwords import warm_up
+from booking.staff.sessions import Sessions, session_store
+from booking.staff.sign_in import SignIn
+from booking.staff.two_factor import TwoFactor
 from booking.web import templating
 from booking.web.headers import security_headers
 from booking.web.http_errors import EXCEPTION_HANDLERS
 from booking.web.ratelimit import WriteRateLimit
 from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
+from booking.web.staff_auth import StaffAuth
 from booking.worker import EmbeddedWorker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -55,6 +61,7 @@ def create_app(
     engine = engine or make_engine(settings)
     use_engine(engine)
     rate_limits = rate_limit_store(settings)
+    sessions = Sessions(settings, session_store(settings), clock)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -80,6 +87,7 @@ def create_app(
             if sweeper is not None:
                 sweeper.cancel()
             await rate_limits.close()
+            await sessions.close()
             if owned:
                 await close_pool(engine)
 
@@ -104,9 +112,14 @@ def create_app(
         settings, keyring, clock, availability, announcer=announcer, calendars=feeds
     )
     intake = PartnerIntakeService(keyring, clock, support, announcer)
+    sign_in = SignIn(settings, keyring, clock)
+    staff = StaffAuth(settings, sessions, sign_in)
+    accounts = StaffAccounts(sessions, clock)
+    two_factor = TwoFactor(keyring, clock, settings.practice_name)
+    warm_up()
 
     return Litestar(
-        route_handlers=audience_routers(STATIC),
+        route_handlers=audience_routers(STATIC, settings),
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
@@ -118,12 +131,14 @@ def create_app(
             # for that dependency and turns its validation error into a 500.
             "partner_intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
             "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
+            "accounts": Provide(lambda: accounts, use_cache=True, sync_to_thread=False),
+            "two_factor": Provide(lambda: two_factor, use_cache=True, sync_to_thread=False),
         },
         middleware=[WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers],
         lifespan=[database],
-        state=_state(settings, engine),
+        state=_state(settings, engine, staff),
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
@@ -146,5 +161,5 @@ def create_app(
     )
 
 
-def _state(settings: Settings, engine: Engine[Any]) -> State:
-    return State({"settings": settings, "engine": engine})
+def _state(settings: Settings, engine: Engine[Any], staff: StaffAuth) -> State:
+    return State({"settings": settings, "engine": engine, "staff_auth": staff})

@@ -19,6 +19,7 @@ AUDIENCE = "audience"
 PRIVATE = "private"
 PAGES = "pages"
 THROTTLED_WRITES = "throttled_writes"
+STRICT_TRANSPORT = "strict_transport"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,8 @@ class Audience:
     pages: bool = False
     # POSTs count against RATE_LIMIT_PER_MINUTE per client address.
     throttled_writes: bool = False
+    # In production, browsers are told to reach it over HTTPS only (HSTS).
+    strict_transport: bool = False
 
     @property
     def opt(self) -> dict[str, Any]:
@@ -42,6 +45,7 @@ class Audience:
             PRIVATE: self.private,
             PAGES: self.pages,
             THROTTLED_WRITES: self.throttled_writes,
+            STRICT_TRANSPORT: self.strict_transport,
         }
 
 
@@ -52,7 +56,10 @@ PUBLIC_PAGES = Audience("public-pages", pages=True)
 PRIVATE_API = Audience("private-api", private=True, throttled_writes=True)
 PRIVATE_PAGES = Audience("private-pages", private=True, pages=True, throttled_writes=True)
 OPERATIONS = Audience("operations")
-AUDIENCES = (PUBLIC_API, PUBLIC_PAGES, PRIVATE_API, PRIVATE_PAGES, OPERATIONS)
+# The practice's staff: signed-in pages holding the most private data. Sign-in has its own
+# throttling (booking.staff.sign_in), so a busy office behind one address is not rate limited.
+STAFF = Audience("staff", private=True, pages=True, strict_transport=True)
+AUDIENCES = (PUBLIC_API, PUBLIC_PAGES, PRIVATE_API, PRIVATE_PAGES, OPERATIONS, STAFF)
 
 
 def route_opt(scope: Scope) -> Mapping[str, Any] | None:

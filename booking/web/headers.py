@@ -11,7 +11,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from booking.core.logs import TOKEN
-from booking.web.audiences import PRIVATE, route_opt
+from booking.web.audiences import PRIVATE, STRICT_TRANSPORT, route_opt
 
 # Scripts and styles come from /static only: no inline script, no other origin.
 CONTENT_SECURITY_POLICY = (
@@ -35,6 +35,8 @@ PRIVATE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+# Two years, as the HSTS preload list asks; only on HTTPS deployments (production).
+STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
 def is_private(scope: Scope) -> bool:
@@ -56,3 +58,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if is_private(scope):
         for name, value in PRIVATE_HEADERS.items():
             headers[name] = value
+    opt = route_opt(scope)
+    if opt is not None and opt.get(STRICT_TRANSPORT) and _production(scope):
+        headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+
+def _production(scope: Scope) -> bool:
+    settings = scope["litestar_app"].state.get("settings")
+    return bool(getattr(settings, "is_production", False))

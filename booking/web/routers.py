@@ -7,17 +7,26 @@ error rendering and rate limit; nothing else needs to learn its path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler, Empty, EmptyType, ExceptionHandlersMap
 
+from booking.core.settings import Settings
+from booking.core.tokens import derive_token
 from booking.web.audiences import (
     OPERATIONS,
     PRIVATE_API,
     PRIVATE_PAGES,
     PUBLIC_API,
     PUBLIC_PAGES,
+    STAFF,
     Audience,
 )
 from booking.web.booking_pages import BookingPages
@@ -34,11 +43,26 @@ from booking.web.public_api import (
     QuestionnaireController,
 )
 from booking.web.public_pages import PublicPages
+from booking.web.staff_auth import (
+    STAFF_REDIRECTS,
+    STAFF_ROOT,
+    csrf_cookie_name,
+    provide_principal,
+    provide_visit,
+    staff_guard,
+)
+from booking.web.staff_sign_in import SignInPages
 
 SCHEMA_PATH = "/schema"
+# Every controller of the staff side, under /staff (their paths are relative to it): each
+# route passes the staff guard (booking.web.staff_auth) and CSRF checks on every unsafe method.
+STAFF_CONTROLLERS: list[ControllerRouterHandler] = [SignInPages]
+CSRF_REFUSED = (
+    "This form has expired or did not come from this site. Reload the page and try again."
+)
 
 
-def audience_routers(static: Path) -> list[Router]:
+def audience_routers(static: Path, settings: Settings) -> list[Router]:
     """The routers of every audience but the OpenAPI document's (see `schema_router`), with the
     static files under /static among the public pages."""
     return [
@@ -61,7 +85,43 @@ def audience_routers(static: Path) -> list[Router]:
             exception_handlers=PAGE_ERRORS,
         ),
         _router(OPERATIONS, [HealthController]),
+        staff_router(settings),
     ]
+
+
+def staff_router(settings: Settings) -> Router:
+    """The staff side under /staff: guarded, CSRF-checked, `principal` for its handlers."""
+    from booking.web.http_errors import error_response
+
+    def csrf_refused(request: Any, exc: PermissionDeniedException) -> Any:
+        return error_response(request, 403, "forbidden", CSRF_REFUSED)
+
+    csrf = CSRFConfig(
+        # Its own key, derived: the CSRF signature never equals any other use of the secret.
+        secret=derive_token(settings.secret_key, "staff-csrf", "", 0),
+        cookie_name=csrf_cookie_name(settings),
+        cookie_path="/",
+        cookie_secure=settings.is_production,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+    return Router(
+        STAFF_ROOT,
+        route_handlers=STAFF_CONTROLLERS,
+        opt=STAFF.opt,
+        include_in_schema=False,
+        guards=[staff_guard],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "visit": Provide(provide_visit),
+        },
+        exception_handlers={
+            **PAGE_ERRORS,
+            **STAFF_REDIRECTS,
+            PermissionDeniedException: csrf_refused,
+        },
+    )
 
 
 def schema_router() -> Router:
