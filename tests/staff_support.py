@@ -163,5 +163,14 @@ async def sign_in(
 
 def session_cookie(client: Any) -> str | None:
     """The staff session cookie the client holds now."""
-    value = client.cookies.get("staff_session")
+    value = client.cookies.get("staff_session", domain=_host(client))
     return str(value) if value is not None else None
+
+
+def set_session_cookie(client: Any, value: str) -> None:
+    """Makes the client send `value` as its staff session cookie (an old or a forged one)."""
+    client.cookies.set("staff_session", value, domain=_host(client))
+
+
+def _host(client: Any) -> str:
+    return str(client.base_url.host)

@@ -44,6 +44,7 @@ from booking.web.public_api import (
     QuestionnaireController,
 )
 from booking.web.public_pages import PublicPages
+from booking.web.staff_account import AccountPages
 from booking.web.staff_auth import (
     STAFF_REDIRECTS,
     STAFF_ROOT,
@@ -58,7 +59,12 @@ from booking.web.workspace_pages import WorkspacePages
 SCHEMA_PATH = "/schema"
 # Every controller of the staff side, under /staff (their paths are relative to it): each
 # route passes the staff guard (booking.web.staff_auth) and CSRF checks on every unsafe method.
-STAFF_CONTROLLERS: list[ControllerRouterHandler] = [SignInPages, WorkspacePages, HoursPages]
+STAFF_CONTROLLERS: list[ControllerRouterHandler] = [
+    SignInPages,
+    AccountPages,
+    WorkspacePages,
+    HoursPages,
+]
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Reload the page and try again."
 )

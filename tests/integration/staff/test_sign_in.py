@@ -18,6 +18,7 @@ from tests.staff_support import (
     form_token,
     post_form,
     session_cookie,
+    set_session_cookie,
     sign_in,
 )
 
@@ -82,14 +83,14 @@ async def test_sign_out_deletes_the_session_so_the_old_cookie_is_refused(
     await sign_in(client, login, at=clock())
     old = session_cookie(client)
     assert old is not None
-    token = await form_token(client, "/staff/two-factor/setup")
+    token = await form_token(client, "/staff/account")
 
     out = await post_form(client, "/staff/logout", {}, token)
 
     assert out.status_code == 303
     assert out.headers["location"] == "/staff/login?signed_out=1"
     assert await StaffSession.count() == 0
-    client.cookies.set("staff_session", old)
+    set_session_cookie(client, old)
     again = await client.get("/staff/two-factor/setup", headers=HTML)
     assert again.status_code == 303
     assert again.headers["location"].startswith("/staff/login")
@@ -106,3 +107,30 @@ async def test_an_admin_signs_in_with_a_totp_code(
     assert response.headers["location"] == "/staff"
     actions = await AuditEvent.select(AuditEvent.action).output(as_list=True)
     assert "staff.signed_in" in actions
+
+
+async def test_the_account_page_changes_the_password_and_ends_the_other_sessions(
+    client: AsyncTestClient[Any], practice: Practice, clock: FixedClock
+) -> None:
+    login = await create_staff(therapist="ana")
+    await sign_in(client, login, at=clock())
+    page = await client.get("/staff/account", headers=HTML)
+    assert page.status_code == 200
+    assert "Change your password" in page.text
+
+    response = await post_form(
+        client,
+        "/staff/account/password",
+        {
+            "current_password": login.password,
+            "password": "a new and long passphrase",
+            "password_again": "a new and long passphrase",
+        },
+        csrf_token(page.text),
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/account?done=password"
+    assert await StaffSession.count() == 1
+    done = await client.get("/staff/account?done=password", headers=HTML)
+    assert "Your password is changed" in done.text
