@@ -53,6 +53,18 @@ class AuditAction(StrEnum):
     STAFF_ACCOUNT_CREATED = "staff.account_created"
     STAFF_ACCOUNT_DISABLED = "staff.account_disabled"
     STAFF_ACCOUNT_RESET = "staff.account_reset"
+    # The therapist's workspace: reads of intake data, changes of hours and preferences.
+    INTAKE_LISTED = "intake.listed"
+    INTAKE_VIEWED = "intake.viewed"
+    BOOKING_COMPLETED = "booking.completed"
+    BOOKING_NO_SHOW = "booking.no_show"
+    HOURS_REPLACED = "hours.replaced"
+    OVERRIDE_SET = "override.set"
+    OVERRIDE_REMOVED = "override.removed"
+    TIME_OFF_ADDED = "time_off.added"
+    TIME_OFF_REMOVED = "time_off.removed"
+    FEED_ROTATED = "feed.rotated"
+    INVITATIONS_CHANGED = "feed.invitations"
 
 
 @dataclass(frozen=True, slots=True)

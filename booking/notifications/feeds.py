@@ -55,6 +55,23 @@ class FeedService:
         ).where(Therapist.slug == slug)
         return url
 
+    async def invitations(self, slug: str) -> bool:
+        """Whether the therapist also gets invitation emails (else the feed only)."""
+        row = (
+            await Therapist.select(Therapist.email_invitations)
+            .where(Therapist.slug == slug)
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"No therapist '{slug}'.")
+        return bool(row["email_invitations"])
+
+    async def set_invitations(self, slug: str, on: bool) -> None:
+        """Invitation emails for the therapist on, or off in favour of their feed; every
+        change announced from now on follows it (TherapistRecord.wants_invitations)."""
+        await _feed_key(slug)
+        await Therapist.update({Therapist.email_invitations: on}).where(Therapist.slug == slug)
+
     async def booking_file(self, booking_id: int) -> bytes:
         """The booking's one event as it stands (booking.bookings.ports.CalendarFiles)."""
         return await booking_calendar_file(booking_id, self.settings, self.clock)

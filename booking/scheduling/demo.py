@@ -160,7 +160,6 @@ async def _seed_exceptions(slug: str, therapist_id: int, today: date) -> None:
             therapist=therapist_id,
             starts_at=datetime.combine(away, time(0), tz),
             ends_at=datetime.combine(away + timedelta(days=3), time(0), tz),
-            reason="Conference",
         )
     )
 

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from booking.core.timezones import edge_to_epoch, local_date, wall_to_epoch
 
 MINUTE = 60
+# [start, end) in epoch seconds.
+Interval = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,49 @@ def compute_slots(
 def merge_slots(per_therapist: Iterable[list[Slot]]) -> list[Slot]:
     """One list from several sorted lists, by start then therapist ("any available")."""
     return list(merge(*per_therapist))
+
+
+def working_intervals(calendar: TherapistCalendar, first: date, last: date) -> list[Interval]:
+    """The working time of local dates `first` to `last` as sorted, merged instant ranges,
+    less the calendar's busy time: where a consultation may lie, whatever its type."""
+    tz = calendar.timezone
+    by_weekday: dict[int, list[WeeklyHours]] = {}
+    for rule in calendar.weekly:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
+    working: list[Interval] = []
+    day = first
+    while day <= last:
+        midnight = datetime.combine(day, time(0))
+        for low, high in _working_ranges(calendar, by_weekday, day):
+            start = edge_to_epoch(midnight + timedelta(minutes=low), tz)
+            end = edge_to_epoch(midnight + timedelta(minutes=high), tz)
+            if end > start:
+                working.append((start, end))
+        day += timedelta(days=1)
+    starts, ends = _disjoint(working)
+    busy_starts, busy_ends = _disjoint(calendar.busy)
+    free: list[Interval] = []
+    j = 0
+    for start, end in zip(starts, ends, strict=True):
+        # Busy intervals are disjoint and sorted: walk them once across all working ranges.
+        while j < len(busy_ends) and busy_ends[j] <= start:
+            j += 1
+        cursor = start
+        k = j
+        while k < len(busy_starts) and busy_starts[k] < end:
+            if busy_starts[k] > cursor:
+                free.append((cursor, busy_starts[k]))
+            cursor = max(cursor, busy_ends[k])
+            k += 1
+        if cursor < end:
+            free.append((cursor, end))
+    return free
+
+
+def fits(start: int, end: int, working: Sequence[Interval]) -> bool:
+    """Whether [start, end) lies wholly inside one of the sorted, disjoint `working` ranges."""
+    i = bisect_right(working, start, key=lambda r: r[0]) - 1
+    return i >= 0 and working[i][0] <= start and end <= working[i][1]
 
 
 def _disjoint(intervals: Sequence[tuple[int, int]]) -> tuple[list[int], list[int]]:

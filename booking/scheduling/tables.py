@@ -91,7 +91,11 @@ class TimeOff(Table, tablename="time_off"):
     therapist = ForeignKey(references=Therapist, null=False)
     starts_at = Timestamptz()
     ends_at = Timestamptz()
+    # No longer written: emptied by migration m0012, which moved any reason it held into
+    # note_encrypted (the therapist's own note is private, like an answer).
     reason = Varchar(length=200, default="")
+    # The therapist's private note, encrypted with the intake keyring (booking.scheduling.hours).
+    note_encrypted = Text(null=True, default=None)
 
 
 class BusyInterval(Table, tablename="busy_intervals"):

@@ -21,6 +21,7 @@ from booking.bookings.booked_time import LiveBookings
 from booking.bookings.create import BookingCreation
 from booking.bookings.holds import sweep_holds_forever
 from booking.bookings.manage import BookingManagement
+from booking.bookings.outcomes import ConsultationOutcomes
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.ratelimit import rate_limit_store
 from booking.core.settings import Settings, get_settings
@@ -31,8 +32,13 @@ from booking.intake.services import PartnerIntakeService
 from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
+from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.staff.accounts import StaffAccounts
+from booking.staff.consultation import ConsultationPage
+from booking.staff.feed import WorkspaceFeed
+from booking.staff.home import WorkspaceHome
+from booking.staff.hours import WorkspaceHours
 from booking.staff.passwords import warm_up
 from booking.staff.sessions import Sessions, session_store
 from booking.staff.sign_in import SignIn
@@ -116,6 +122,11 @@ def create_app(
     staff = StaffAuth(settings, sessions, sign_in)
     accounts = StaffAccounts(sessions, clock)
     two_factor = TwoFactor(keyring, clock, settings.practice_name)
+    # The therapist's workspace (booking.staff): hours, home, consultations, calendar feed.
+    workspace_hours = WorkspaceHours(HoursEditor(keyring, clock), availability, clock)
+    workspace_home = WorkspaceHome(clock)
+    consultation_page = ConsultationPage(keyring, ConsultationOutcomes(clock, announcer), clock)
+    workspace_feed = WorkspaceFeed(feeds, clock)
     warm_up()
 
     return Litestar(
@@ -133,6 +144,14 @@ def create_app(
             "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
             "accounts": Provide(lambda: accounts, use_cache=True, sync_to_thread=False),
             "two_factor": Provide(lambda: two_factor, use_cache=True, sync_to_thread=False),
+            "workspace_hours": Provide(
+                lambda: workspace_hours, use_cache=True, sync_to_thread=False
+            ),
+            "workspace_home": Provide(lambda: workspace_home, use_cache=True, sync_to_thread=False),
+            "consultation_page": Provide(
+                lambda: consultation_page, use_cache=True, sync_to_thread=False
+            ),
+            "workspace_feed": Provide(lambda: workspace_feed, use_cache=True, sync_to_thread=False),
         },
         middleware=[WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,

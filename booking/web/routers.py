@@ -33,6 +33,7 @@ from booking.web.booking_pages import BookingPages
 from booking.web.bookings_api import BookingController
 from booking.web.feeds import FeedController
 from booking.web.health import HealthController
+from booking.web.hours_pages import HoursPages
 from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
@@ -53,11 +54,17 @@ from booking.web.staff_auth import (
     staff_guard,
 )
 from booking.web.staff_sign_in import SignInPages
+from booking.web.workspace_pages import WorkspacePages
 
 SCHEMA_PATH = "/schema"
 # Every controller of the staff side, under /staff (their paths are relative to it): each
 # route passes the staff guard (booking.web.staff_auth) and CSRF checks on every unsafe method.
-STAFF_CONTROLLERS: list[ControllerRouterHandler] = [SignInPages, AccountPages]
+STAFF_CONTROLLERS: list[ControllerRouterHandler] = [
+    SignInPages,
+    AccountPages,
+    WorkspacePages,
+    HoursPages,
+]
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Reload the page and try again."
 )

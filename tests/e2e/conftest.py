@@ -40,6 +40,11 @@ class Server:
     data_dir: Path
 
     @property
+    def log(self) -> str:
+        """What the server has written so far (its own output and access log)."""
+        return (self.data_dir / "server.log").read_text()
+
+    @property
     def secret_key(self) -> str:
         return (self.data_dir / "secret_key").read_text().strip()
 
@@ -74,7 +79,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         RATE_LIMIT_PER_MINUTE="1000",
         PORT=str(port),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        LOG_LEVEL="WARNING",
+        # Everything the service logs, so a test can look for what must never be in it.
+        LOG_LEVEL="DEBUG",
+        # Therapists too sign in with a second factor, as in production.
+        STAFF_REQUIRE_TOTP="1",
     )
     for command in ("init", "migrate", "demo"):
         subprocess.run([BIN / "booking", command], env=env, check=True, capture_output=True)
