@@ -124,19 +124,23 @@ def purge() -> None:
 
 @main.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt stored intake answers under the first key of BOOKING_DATA_KEY.
+    """Re-encrypt stored intake answers (and staff TOTP secrets) under the first key of
+    BOOKING_DATA_KEY.
 
     Put the new key first and keep the old ones after it until this has run; then the old
     keys can be removed.
     """
     from booking.intake.services import rotate_intake_keys
+    from booking.staff.two_factor import rotate_second_factor_keys
 
     keyring = _settings().keyring()
     rotated = _run_with_database(lambda: rotate_intake_keys(keyring))
+    staff = _run_with_database(lambda: rotate_second_factor_keys(keyring))
     click.echo(
         f"Re-encrypted {rotated} record{'s' if rotated != 1 else ''} under key "
         f"{keyring.primary_key_id}."
     )
+    click.echo(f"Re-sealed the second factor of {staff} staff account{'s' if staff != 1 else ''}.")
 
 
 @main.command()

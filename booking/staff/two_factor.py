@@ -7,6 +7,10 @@ changes nothing; confirming replaces any earlier secret and every earlier recove
 
 from __future__ import annotations
 
+from typing import Any
+
+from piccolo.columns import Column
+
 from booking.core import audit
 from booking.core.audit import AuditAction
 from booking.core.crypto import DecryptionError, Keyring
@@ -136,3 +140,25 @@ class TwoFactor:
 
 def account_actor(account: Account) -> audit.Actor:
     return audit.Actor.staff(account.id)
+
+
+async def rotate_second_factor_keys(keyring: Keyring) -> int:
+    """Re-seals every TOTP secret (confirmed or pending) under the keyring's first key, as
+    `booking rotate-keys` does for intake answers; returns how many were re-sealed."""
+    rows = await StaffAccount.select(
+        StaffAccount.id, StaffAccount.totp_secret, StaffAccount.totp_pending
+    ).where((StaffAccount.totp_secret != "") | (StaffAccount.totp_pending != ""))
+    rotated = 0
+    for row in rows:
+        changes: dict[Column | str, Any] = {}
+        for column, context in (
+            (StaffAccount.totp_secret, totp_context(row["id"])),
+            (StaffAccount.totp_pending, pending_context(row["id"])),
+        ):
+            token = row[column._meta.name]
+            if token and keyring.needs_rotation(token):
+                changes[column] = keyring.reencrypt(token, context)
+        if changes:
+            await StaffAccount.update(changes).where(StaffAccount.id == row["id"])
+            rotated += 1
+    return rotated

@@ -132,8 +132,11 @@ async def test_rotate_keys_and_sweep_as_an_operator_runs_them(tmp_path: Path) ->
 
     assert rotated.returncode == 0, rotated.stderr
     # The couple part, the booker's own part and its version 1 (the partner has not answered).
-    assert rotated.stdout.strip() == "Re-encrypted 3 records under key k2027."
-    assert again.stdout.strip() == "Re-encrypted 0 records under key k2027."
+    assert rotated.stdout.splitlines() == [
+        "Re-encrypted 3 records under key k2027.",
+        "Re-sealed the second factor of 0 staff accounts.",
+    ]
+    assert again.stdout.splitlines()[0] == "Re-encrypted 0 records under key k2027."
     assert swept.stdout.strip() == "Expired 0 unpaid holds."
     with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
         (stored,) = db.execute("SELECT couple_answers FROM bookings").fetchone()

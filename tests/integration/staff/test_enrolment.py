@@ -13,8 +13,12 @@ import pyotp
 import pytest
 from litestar.testing import AsyncTestClient
 
+from booking.core.crypto import Keyring
 from booking.core.settings import Settings
 from booking.staff.principal import Role
+from booking.staff.sign_in import totp_context
+from booking.staff.tables import StaffAccount
+from booking.staff.two_factor import rotate_second_factor_keys
 from booking.web.app import create_app
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
@@ -134,3 +138,19 @@ async def test_a_one_time_password_must_be_replaced_by_a_strong_one(
     assert accepted.status_code == 303
     assert accepted.headers["location"] == "/staff"
     assert (await client.get("/staff/account", headers=HTML)).status_code == 200
+
+
+async def test_rotating_the_keys_reseals_totp_secrets_under_the_new_key(
+    client: AsyncTestClient[Any], clock: FixedClock
+) -> None:
+    login = await create_staff(Role.ADMIN)
+    old = Settings.from_env().data_key
+    new_key = f"k2027:{Keyring.generate_key()}"
+
+    assert await rotate_second_factor_keys(Keyring.parse(f"{new_key},{old}")) == 1
+
+    row = await StaffAccount.select(StaffAccount.totp_secret).first()
+    assert row is not None
+    only_new = Keyring.parse(new_key)
+    secret = only_new.decrypt(row["totp_secret"], totp_context(login.account_id)).decode()
+    assert secret == login.totp_secret
