@@ -27,7 +27,8 @@ from booking.core.audit import SYSTEM
 from booking.core.db import write_transaction
 from booking.core.settings import Settings
 from booking.core.timezones import utc_now
-from booking.staff.accounts import StaffAccounts
+from booking.scheduling.demo import THERAPISTS
+from booking.staff.accounts import StaffAccounts, account_by_email
 from booking.staff.principal import Role
 from booking.staff.second_factor import new_recovery_codes, new_secret, recovery_code_hash
 from booking.staff.sessions import DatabaseSessionStore, Sessions
@@ -105,6 +106,17 @@ async def create_staff(
                 )
             )
     return StaffLogin(account_id, created.account.email, password, role, secret, codes)
+
+
+async def demo_account(therapist: str, password: str = PASSWORD) -> StaffLogin:
+    """The account `booking demo` made for demo therapist `therapist` (a slug), given
+    `password` as its own (so no change is asked at sign-in); no second factor."""
+    settings = Settings.from_env()
+    email = next(t["email"] for t in THERAPISTS if t["slug"] == therapist)
+    account = await account_by_email(email)
+    accounts = StaffAccounts(Sessions(settings, DatabaseSessionStore(), utc_now), utc_now)
+    await accounts.set_password(account.id, password, actor=SYSTEM)
+    return StaffLogin(account.id, account.email, password, Role.THERAPIST)
 
 
 def csrf_token(page: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from tests.e2e.conftest import Server
 from tests.e2e.test_booking_journey import assert_accessible
 from tests.factories import booking_request, couple_answers, partner_answers
 from tests.fixtures.databases import run_async
-from tests.staff_support import StaffLogin, create_staff
+from tests.staff_support import StaffLogin, demo_account
 
 TORONTO = ZoneInfo("America/Toronto")
 COUPLE = "Canary-Browser-Couple-Tapir"
@@ -28,13 +29,14 @@ BOOKER = "Canary-Browser-Booker-Heron"
 
 
 def therapist_account(server: Server) -> StaffLogin:
-    """Amara's account, in the server's own database, without a second factor yet."""
+    """Amara's demo account (`booking demo` made it), in the server's own database, with a
+    password of the test's own and without a second factor yet."""
 
     async def create() -> StaffLogin:
         engine = sqlite_engine(str(server.data_dir / "booking.sqlite3"))
         use_engine(engine)
         try:
-            return await create_staff(therapist="amara-okafor", totp=False, name="Amara Okafor")
+            return await demo_account("amara-okafor")
         finally:
             await close_pool(engine)
 
@@ -47,9 +49,13 @@ def api(server: Server, path: str, body: object | None = None) -> dict[str, obje
         data=None if body is None else json.dumps(body).encode(),
         headers={"content-type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer: dict[str, object] = json.loads(response.read())
-        return answer
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, object] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as refused:
+        # The service's own words (the error shape of api.md) say what was wrong.
+        raise AssertionError(f"{path}: {refused.code} {refused.read().decode()}") from None
 
 
 def book_amara(server: Server) -> str:
@@ -63,6 +69,10 @@ def book_amara(server: Server) -> str:
         therapist="amara-okafor",
         kind="intro-call",
         mode="phone",
+        partners=[
+            {"name": "Robin Park", "email": "robin@example.org", "phone": "+1 416 555 0134"},
+            {"name": "Sam Park", "email": "sam@example.org"},
+        ],
         intake={
             "couple": couple_answers(hoped_for_help=COUPLE, preferred_format="phone"),
             "booker": partner_answers(hoped_for_change=BOOKER),
