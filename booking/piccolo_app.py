@@ -30,6 +30,7 @@ from booking.scheduling.tables import (
     TimeOff,
     WeeklyHoursRule,
 )
+from booking.staff.tables import ReviewNote
 
 TABLES = [
     Therapist,
@@ -46,6 +47,7 @@ TABLES = [
     AuditEvent,
     OutboxMessage,
     RateLimitHit,
+    ReviewNote,
 ]
 
 APP_CONFIG = AppConfig(

@@ -34,6 +34,17 @@ class AuditAction(StrEnum):
     BOOKING_RESCHEDULED = "booking.rescheduled"
     LINK_REVOKED = "link.revoked"
     SAFETY_RESOLVED = "safety.resolved"
+    # The admin's review (booking.staff): one row per record read or changed.
+    BOOKING_REASSIGNED = "booking.reassigned"
+    INTAKE_LISTED = "intake.listed"
+    INTAKE_VIEWED = "intake.viewed"
+    REVIEW_STATUS_CHANGED = "review.status"
+    NOTE_ADDED = "note.added"
+    NOTE_READ = "note.read"
+    BOOKING_EXPORTED = "booking.exported"
+    BOOKING_ERASED = "booking.erased"
+    PROFILE_CHANGED = "therapist.changed"
+    CONSULTATION_TYPE_CHANGED = "consultation_type.changed"
 
 
 @dataclass(frozen=True, slots=True)
