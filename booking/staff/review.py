@@ -1,10 +1,10 @@
 """A booking as the admin reviews it: the consultation page's data (both partners' answers
 side by side, the couple part, notes, the history) and what the admin may do from it: resolve
 the safety flag, send a partner a fresh intake link, replace the manage link, give the booking
-to another therapist.
+to another therapist, cancel it for the practice.
 
 Every read decrypts only here and writes one audit row per record read (`intake.viewed`).
-The changes call the service that owns them (booking.bookings.links, booking.bookings.reassign,
+The changes call the service that owns them (booking.bookings.links, .reassign, .manage,
 booking.intake.services.resolve_safety_flag), each audited in its own transaction.
 """
 
@@ -15,7 +15,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from booking.bookings.links import LinkService, RevokedLink
+from booking.bookings.manage import BookingManagement
 from booking.bookings.reassign import Reassigned, Reassignment
+from booking.bookings.schemas import Cancelled
 from booking.core.audit import AuditAction
 from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
@@ -48,11 +50,13 @@ class BookingReview:
         clock: Clock,
         links: LinkService,
         reassignment: Reassignment,
+        management: BookingManagement,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
         self.links = links
         self.reassignment = reassignment
+        self.management = management
 
     async def open(
         self,
@@ -109,6 +113,17 @@ class BookingReview:
         """Replace the booking's manage link (both partners are sent the new one)."""
         require_admin(principal)
         return await self.links.revoke(reference, None, principal.actor, origin.client)
+
+    async def cancel(
+        self,
+        principal: StaffPrincipal,
+        reference: str,
+        origin: Origin = Origin(),  # noqa: B008
+    ) -> Cancelled:
+        """Cancel the booking for the practice: the couple and the therapist are told, the
+        time is free again (before an erasure of a consultation still to come)."""
+        require_admin(principal)
+        return await self.management.cancel_for_practice(reference, principal.actor, origin.client)
 
     async def reassignment_options(
         self,

@@ -11,9 +11,11 @@ from litestar.testing import AsyncTestClient
 
 from booking.bookings.booked_time import LiveBookings
 from booking.bookings.links import LinkService
+from booking.bookings.manage import BookingManagement
 from booking.bookings.reassign import Reassignment
 from booking.core.settings import Settings
 from booking.notifications.announcer import OutboxAnnouncer
+from booking.notifications.feeds import FeedService
 from booking.scheduling.services import AvailabilityService
 from booking.staff.audit_log import AuditLog
 from booking.staff.erase import EraseService
@@ -65,6 +67,14 @@ def make_staff(settings: Settings, clock: FixedClock) -> Staff:
             clock,
             LinkService(settings, clock, announcer),
             Reassignment(settings, clock, availability, announcer=announcer),
+            BookingManagement(
+                settings,
+                keyring,
+                clock,
+                availability,
+                announcer=announcer,
+                calendars=FeedService(settings, clock),
+            ),
         ),
         notes=NoteService(keyring, clock),
         export=ExportService(keyring, clock),

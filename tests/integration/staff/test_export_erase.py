@@ -132,6 +132,18 @@ async def test_a_consultation_still_to_come_is_not_erased(
 
     assert mistyped.value.fields[0].field == "confirm"
     assert await Partner.count().where(Partner.email == CANARIES[1]) == 1
+    # Cancelled by the practice first, the couple and the therapist are told; then it goes.
+    cancelled = await staff.review.cancel(ADMIN, reference)
+    assert cancelled.status == "cancelled"
+    queued = await OutboxMessage.select(OutboxMessage.recipient).where(
+        (OutboxMessage.kind == "cancellation") & (OutboxMessage.status == "pending")
+    )
+    assert sorted(r["recipient"] for r in queued) == ["partner:1", "partner:2"]
+    (event,) = await AuditEvent.select(AuditEvent.actor).where(
+        AuditEvent.action == "booking.cancelled"
+    )
+    assert event == {"actor": "staff:1"}
+    assert (await staff.erase.erase(ADMIN, reference, reference)).now is True
 
 
 async def database_text(database: Database) -> str:

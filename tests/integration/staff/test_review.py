@@ -162,6 +162,7 @@ async def test_a_therapist_reaches_none_of_the_review(
         staff.review.fresh_intake_link(therapist, reference, 2),
         staff.review.revoke_manage_link(therapist, reference),
         staff.review.reassign(therapist, reference, "ana"),
+        staff.review.cancel(therapist, reference),
         staff.notes.add(therapist, reference, "hello"),
         staff.export.export(therapist, reference),
         staff.erase.erase(therapist, reference, reference),
