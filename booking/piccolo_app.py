@@ -31,6 +31,7 @@ from booking.scheduling.tables import (
     WeeklyHoursRule,
 )
 from booking.staff.tables import (
+    ReviewNote,
     StaffAccount,
     StaffRecoveryCode,
     StaffSession,
@@ -56,6 +57,7 @@ TABLES = [
     StaffRecoveryCode,
     StaffSession,
     StaffSignInFailure,
+    ReviewNote,
 ]
 
 APP_CONFIG = AppConfig(

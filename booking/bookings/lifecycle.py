@@ -194,6 +194,36 @@ def move(state: BookingState, cutoff_hours: int, now: datetime) -> Transition:
     )
 
 
+def reassign_refusal(state: BookingState, now: datetime) -> str | None:
+    """Why the booking cannot be given to another therapist at `now`; None if it can."""
+    status = status_of(state, now)
+    if status not in LIVE_STATUSES:
+        return f"A {status.label} booking cannot be reassigned."
+    if now >= state.starts_at:
+        return "A consultation that has started cannot be reassigned."
+    return None
+
+
+def reassign(state: BookingState, now: datetime) -> Transition:
+    """Give the booking to another therapist (at its time or another): the status stays, the
+    SEQUENCE rises; a confirmed booking's calendars are told (`MessageKind.REASSIGNED`) and
+    its reminders follow the new SEQUENCE. The staff's decision: no cut-off applies.
+
+    Raises TooLate with `reassign_refusal`'s reason.
+    """
+    refusal = reassign_refusal(state, now)
+    if refusal is not None:
+        raise TooLate(refusal)
+    confirmed = state.status is BookingStatus.CONFIRMED
+    return Transition(
+        status=state.status,
+        sequence=state.sequence + 1,
+        announce=MessageKind.REASSIGNED if confirmed else None,
+        drops_reminders=confirmed,
+        queues_reminders=confirmed,
+    )
+
+
 def complete(state: BookingState, now: datetime) -> Transition:
     """Mark a confirmed consultation as having taken place, once it has started."""
     return _after_start(state, now, BookingStatus.COMPLETED)
@@ -238,6 +268,10 @@ def obsolete(
     current SEQUENCE, and a reminder only before the start.
     """
     if message.recipient is Recipient.PRACTICE:
+        return None
+    if message.recipient is Recipient.FORMER_THERAPIST:
+        # The therapist a booking left hears of it whatever happened since (delivery skips it
+        # only when the booking came back to them).
         return None
     if message.kind is MessageKind.NEW_MANAGE_LINK:
         if message.sequence < state.manage_generation:

@@ -65,11 +65,13 @@ class LinkService:
                     Booking.starts_at,
                     Booking.ends_at,
                     Booking.hold_expires_at,
+                    Booking.erased_at,
                 )
                 .where(Booking.reference == reference)
                 .first()
             )
-            if booking is None:
+            # An erased booking has no one left to send a link to.
+            if booking is None or booking["erased_at"] is not None:
                 raise NotFound("No booking has this reference.")
             if partner is None:
                 generation = await self._next_manage_generation(booking["id"], reference)

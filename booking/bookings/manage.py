@@ -21,7 +21,7 @@ from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
 from booking.bookings.validation import parse_instant
 from booking.core import audit
-from booking.core.audit import COUPLE, AuditAction
+from booking.core.audit import COUPLE, Actor, AuditAction
 from booking.core.crypto import Keyring
 from booking.core.db import LockSpace, lock, write_transaction
 from booking.core.errors import NotFound, ValidationFailed
@@ -90,9 +90,28 @@ class BookingManagement:
         if reason is not None and len(reason) > 500:
             raise ValidationFailed.on("reason", "The reason may be at most 500 characters.")
         booking = await self._by_manage_token(manage_token)
+        return await self._cancel(booking.id, reason, COUPLE, client)
+
+    async def cancel_for_practice(
+        self, reference: str, actor: Actor, client: str = ""
+    ) -> Cancelled:
+        """The practice cancels booking `reference` (the couple and the therapist are told as
+        when the couple cancel); audited under `actor`. Raises NotFound, TooLate."""
+        row = (
+            await Booking.select(Booking._meta.primary_key, Booking.erased_at)
+            .where(Booking.reference == reference.strip().upper())
+            .first()
+        )
+        if row is None or row["erased_at"] is not None:
+            raise NotFound("No booking has this reference.")
+        return await self._cancel(row["id"], None, actor, client)
+
+    async def _cancel(
+        self, booking_id: int, reason: str | None, actor: Actor, client: str
+    ) -> Cancelled:
         async with write_transaction():
             now = self.clock()
-            current = await _reload(booking.id)
+            current = await _reload(booking_id)
             change = lifecycle.cancel(current.state, now)
             if change is None:
                 return Cancelled(status=BookingStatus.CANCELLED, refund=None)
@@ -108,15 +127,15 @@ class BookingManagement:
                     Booking.sequence: Booking.sequence + 1,
                     Booking.updated_at: now,
                 }
-            ).where(Booking._meta.primary_key == booking.id)
+            ).where(Booking._meta.primary_key == booking_id)
             # An unpaid hold was never in a calendar: its cancellation announces nothing.
             therapist = await _therapist(current.therapist_id) if change.announce else None
             await self.messages.send(
-                booking.id, current.reference, change, therapist, current.starts_at, now
+                booking_id, current.reference, change, therapist, current.starts_at, now
             )
             await audit.record(
                 AuditAction.BOOKING_CANCELLED,
-                actor=COUPLE,
+                actor=actor,
                 booking=current.reference,
                 client=client,
                 at=now,

@@ -81,6 +81,12 @@ class Announcer(Protocol):
         """One notice to the practice; each call is an event of its own."""
         ...
 
+    async def tell_former_therapist(
+        self, booking_id: int, reference: str, sequence: int, therapist_id: int, now: datetime
+    ) -> None:
+        """The CANCEL of `sequence` to therapist `therapist_id`, whom the booking left."""
+        ...
+
     async def remind(
         self,
         booking_id: int,

@@ -56,6 +56,9 @@ class MessageKind(StrEnum):
     UPDATE = "update"
     CANCELLATION = "cancellation"
     REMINDER = "reminder"
+    # The booking moved to another therapist: REQUEST to the couple (the same event, a new
+    # SEQUENCE), CANCEL to the therapist it left (recipient FORMER_THERAPIST).
+    REASSIGNED = "reassigned"
     # A renewed link, to its holder; the row's sequence is the link's generation.
     NEW_MANAGE_LINK = "new_manage_link"
     NEW_INTAKE_LINK = "new_intake_link"
@@ -78,6 +81,8 @@ class Recipient(StrEnum):
     PARTNER_1 = "partner:1"
     PARTNER_2 = "partner:2"
     THERAPIST = "therapist"
+    # The therapist a reassigned booking left (the outbox row names them: therapist_id).
+    FORMER_THERAPIST = "former_therapist"
     PRACTICE = "practice"
 
     @classmethod
@@ -87,7 +92,7 @@ class Recipient(StrEnum):
 
     @property
     def position(self) -> int | None:
-        """The partner's position, or None for the therapist and the practice."""
+        """The partner's position, or None for a therapist and the practice."""
         if self in PARTNERS:
             return int(self.value.removeprefix("partner:"))
         return None

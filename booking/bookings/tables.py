@@ -59,6 +59,14 @@ class Booking(Table, tablename="bookings"):
     updated_at = Timestamptz(default=TimestamptzNow())
     # Set once the retention purge has deleted the intake answers (booking.intake.retention).
     intake_purged_at = Timestamptz(null=True, default=None)
+    # Where the admin's review of the booking stands (booking.staff.queue.ReviewStatus), and
+    # who changed it last, when (every change is also an audit row: the history).
+    review_status = Varchar(length=20, default="new")
+    review_changed_at = Timestamptz(null=True, default=None)
+    review_changed_by = Varchar(length=120, default="")
+    # Set when the couple's data was erased on request (booking.staff.erase): what remains is
+    # an anonymous stub (reference, dates, status, amounts).
+    erased_at = Timestamptz(null=True, default=None)
 
 
 class Partner(Table, tablename="booking_partners"):

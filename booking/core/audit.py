@@ -65,6 +65,15 @@ class AuditAction(StrEnum):
     TIME_OFF_REMOVED = "time_off.removed"
     FEED_ROTATED = "feed.rotated"
     INVITATIONS_CHANGED = "feed.invitations"
+    # The admin's review (booking.staff): one row per record read or changed.
+    BOOKING_REASSIGNED = "booking.reassigned"
+    REVIEW_STATUS_CHANGED = "review.status"
+    NOTE_ADDED = "note.added"
+    NOTE_READ = "note.read"
+    BOOKING_EXPORTED = "booking.exported"
+    BOOKING_ERASED = "booking.erased"
+    PROFILE_CHANGED = "therapist.changed"
+    CONSULTATION_TYPE_CHANGED = "consultation_type.changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,10 @@ class Capabilities:
     async def read_together(self, *queries: Awaitable[Any]) -> list[Any]:
         raise NotImplementedError
 
+    async def scrub(self) -> None:
+        """After an erasure has committed: leave what it deleted in no file of the database."""
+        raise NotImplementedError
+
 
 class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
     """A PostgreSQL engine whose connection pool belongs to the running event loop.
@@ -111,6 +115,10 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
             return list(await asyncio.gather(*queries))
         return [await query for query in queries]
 
+    async def scrub(self) -> None:
+        """Nothing to do for a dump: it holds live rows only. The dead row versions stay in the
+        table files until (auto)vacuum reuses their space (docs/decisions.md, "Erasure")."""
+
     async def _run_in_transaction(self, sql: str, *args: Any) -> None:
         transaction = self.current_transaction.get()
         if transaction is None:
@@ -155,6 +163,12 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         """One after the other: a SQLite connection runs one statement at a time."""
         return [await query for query in queries]
 
+    async def scrub(self) -> None:
+        """Copy the write-ahead log into the file and empty it: with secure_delete (set on
+        every connection) the freed space was zeroed, and no older page image survives in
+        the log. Best effort: a reader still in a transaction keeps the log until it ends."""
+        await self._run_in_new_connection("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def _open(self) -> Any:
         import aiosqlite
         from piccolo.engine.sqlite import dict_factory
@@ -166,6 +180,9 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         await connection
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
+        # Deleted or overwritten content is zeroed, not left in free space for a copy of the
+        # file to reveal (an erasure, the retention purge).
+        await connection.execute("PRAGMA secure_delete = ON")
         return connection
 
     async def get_connection(self) -> Any:
@@ -287,6 +304,11 @@ async def read_together(*queries: Awaitable[Any]) -> list[Any]:
     """Independent reads: concurrently on pooled PostgreSQL connections, else one after the
     other (inside a transaction they share its connection)."""
     return await bound().read_together(*queries)
+
+
+async def scrub() -> None:
+    """After an erasure has committed: leave what it deleted in no file of the database."""
+    await bound().scrub()
 
 
 def make_engine(settings: Settings) -> ServiceEngine:

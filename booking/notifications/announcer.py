@@ -29,6 +29,11 @@ class OutboxAnnouncer:
     ) -> None:
         await outbox.queue_practice_notice(booking_id, reference, kind, sequence, now)
 
+    async def tell_former_therapist(
+        self, booking_id: int, reference: str, sequence: int, therapist_id: int, now: datetime
+    ) -> None:
+        await outbox.queue_former_therapist(booking_id, reference, sequence, therapist_id, now)
+
     async def remind(
         self,
         booking_id: int,

@@ -12,7 +12,7 @@ the same Message-ID (docs/decisions.md, "The outbox").
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -57,7 +57,7 @@ log = logging.getLogger("booking.notifications")
 
 
 # The emails that carry the booking's calendar event.
-CALENDAR_KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation")
+CALENDAR_KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reassigned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +174,8 @@ class Deliverer:
         if row is None or row.status != "pending":
             return row.status if row else "missing"
         facts = await load_facts(row.booking_id)
+        if facts is not None and row.recipient is Recipient.FORMER_THERAPIST:
+            facts = await _as_former_therapist(facts, row)
         reason = _obsolete(row, facts, self.clock())
         if reason is not None or facts is None:
             await outbox.mark_skipped(outbox_id, reason or "booking gone")
@@ -216,7 +218,7 @@ class Deliverer:
         kind = "new_link" if row_kind.is_link else cast(Kind, row_kind.value)
         booking, therapist = facts.booking, facts.therapist
         reference = booking.reference
-        if recipient is Recipient.THERAPIST:
+        if recipient in (Recipient.THERAPIST, Recipient.FORMER_THERAPIST):
             if not therapist.email:
                 return None
             to_name, to_email = therapist.name, therapist.email
@@ -265,8 +267,13 @@ class Deliverer:
         ics: bytes | None = None
         method: Method | None = None
         if kind in CALENDAR_KINDS:
-            method = "CANCEL" if kind == "cancellation" else "REQUEST"
-            ics = build_invitation(event_for(facts, self.settings, now), method)
+            leaving = recipient is Recipient.FORMER_THERAPIST
+            method = "CANCEL" if kind == "cancellation" or leaving else "REQUEST"
+            event = event_for(facts, self.settings, now)
+            if leaving:
+                # Removed from the event (RFC 5546 §3.2.5): the CANCEL names only them.
+                event = replace(event, attendees=(Attendee(therapist.email, therapist.name),))
+            ics = build_invitation(event, method)
         message = compose_message(
             sender=self.settings.sender,
             reply_to=self.settings.reply_to,
@@ -311,10 +318,22 @@ class Deliverer:
         return Outgoing(message, alert.addr_spec)
 
 
+async def _as_former_therapist(facts: BookingFacts, row: OutboxRecord) -> BookingFacts | None:
+    """The facts as the therapist a reassigned booking left sees them (their own name on
+    the event being removed); None when they are gone."""
+    former = await load_therapist(row.therapist_id) if row.therapist_id is not None else None
+    return None if former is None else replace(facts, therapist=former)
+
+
 def _obsolete(row: OutboxRecord, facts: BookingFacts | None, now: datetime) -> str | None:
     """Why the row's message should no longer be sent (booking.bookings.lifecycle), or None."""
     if facts is None:
         return "booking gone"
+    if (
+        row.recipient is Recipient.FORMER_THERAPIST
+        and facts.booking.therapist_id == row.therapist_id
+    ):
+        return "the booking is back with this therapist"
     message = row.message
     position = message.recipient.position
     generation = facts.partner(position).intake_generation if position else 0

@@ -28,10 +28,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from booking.core.timezones import zone
 from booking.scheduling.wording import MODE_LABELS, clock, long_date, mode_label
 
-Kind = Literal["invitation", "update", "cancellation", "reminder", "new_link"]
+Kind = Literal["invitation", "update", "cancellation", "reminder", "reassigned", "new_link"]
 RecipientRole = Literal["booker", "partner", "therapist"]
 # The emails about the consultation that every recipient, the therapist too, may receive.
-KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reminder")
+# "reassigned": the couple's consultation is now with another therapist (REQUEST), and the
+# therapist it left has it removed (CANCEL).
+KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reminder", "reassigned")
 # The emails only the couple receives: a renewed link goes to its holder alone.
 COUPLE_KINDS: tuple[Kind, ...] = ("new_link",)
 RECIPIENT_ROLES: tuple[RecipientRole, ...] = get_args(RecipientRole)

@@ -63,6 +63,28 @@ async def queue_messages(
         await OutboxMessage.insert(*rows).on_conflict(action="DO NOTHING")
 
 
+async def queue_former_therapist(
+    booking_id: int, reference: str, sequence: int, therapist_id: int, now: datetime
+) -> None:
+    """The reassignment's CANCEL to the therapist the booking left (in the caller's
+    transaction); one per SEQUENCE, like every message of a change."""
+    recipient = Recipient.FORMER_THERAPIST
+    await OutboxMessage.insert(
+        OutboxMessage(
+            booking=booking_id,
+            kind=MessageKind.REASSIGNED,
+            recipient=recipient,
+            sequence=sequence,
+            dedupe_key=dedupe_key(reference, MessageKind.REASSIGNED, sequence, recipient),
+            status="pending",
+            due_at=now,
+            next_attempt_at=now,
+            created_at=now,
+            therapist_id=therapist_id,
+        )
+    ).on_conflict(action="DO NOTHING")
+
+
 async def queue_practice_notice(
     booking_id: int, reference: str, kind: MessageKind, sequence: int, now: datetime
 ) -> None:

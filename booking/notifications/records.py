@@ -28,6 +28,8 @@ class OutboxRecord:
     attempts: int
     # The lease as read: the ticket a delivery takes the row with (outbox.take_for_delivery).
     lease_until: datetime | None
+    # The therapist addressed when not the booking's own (Recipient.FORMER_THERAPIST).
+    therapist_id: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OutboxRecord:
@@ -42,6 +44,7 @@ class OutboxRecord:
             status=row["status"],
             attempts=row["attempts"],
             lease_until=row["lease_until"],
+            therapist_id=row.get("therapist_id"),
         )
 
     @property

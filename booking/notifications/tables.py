@@ -37,3 +37,6 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     message_id = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+    # The therapist addressed when it is not the booking's own: the one a reassigned booking
+    # left (recipient "former_therapist"); null for every other row.
+    therapist_id = Integer(null=True, default=None)

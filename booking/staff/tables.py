@@ -1,5 +1,6 @@
 """The staff side's tables: accounts with their secrets, recovery codes, server-side sessions
-and the sign-in failures counted per client address (migration m0011)."""
+and the sign-in failures counted per client address (migration m0011); the review's internal
+notes (migration m0015)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from booking.bookings.tables import Booking
 from booking.scheduling.tables import Therapist
 
 
@@ -80,3 +82,14 @@ class StaffSignInFailure(Table, tablename="staff_sign_in_failures"):
 
     address = Varchar(length=64, index=True)
     at = Timestamptz(index=True)
+
+
+class ReviewNote(Table, tablename="review_notes"):
+    """An internal note on a booking: for the practice only, never shown to the couple."""
+
+    booking = ForeignKey(references=Booking, null=False, on_delete=OnDelete.cascade)
+    # The audit label of who wrote it ("staff:7").
+    author = Varchar(length=120, default="")
+    # The text, encrypted with the intake keyring (booking.staff.notes.note_context).
+    body = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())

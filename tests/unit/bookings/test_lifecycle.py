@@ -332,3 +332,45 @@ def test_a_notice_to_the_practice_is_never_obsolete(kind: MessageKind) -> None:
     sent = message(kind, 0, Recipient.PRACTICE)
 
     assert lifecycle.obsolete(sent, booking(BookingStatus.CANCELLED, sequence=3), START) is None
+
+
+# -- reassign --------------------------------------------------------------------------------
+
+
+def test_reassigning_a_confirmed_booking_tells_calendars_with_the_next_sequence() -> None:
+    # The staff's decision: even inside the couple's reschedule cut-off.
+    change = lifecycle.reassign(booking(sequence=2), START - timedelta(hours=1))
+
+    assert change.status is BookingStatus.CONFIRMED
+    assert change.sequence == 3
+    assert change.announce is MessageKind.REASSIGNED
+    assert change.drops_reminders
+    assert change.queues_reminders
+
+
+def test_reassigning_a_hold_sends_nothing() -> None:
+    change = lifecycle.reassign(booking(BookingStatus.PENDING_PAYMENT), NOW)
+
+    assert change.status is BookingStatus.PENDING_PAYMENT
+    assert change.announce is None
+
+
+@pytest.mark.parametrize(
+    ("state", "now"),
+    [
+        (booking(BookingStatus.CANCELLED), NOW),
+        (booking(BookingStatus.COMPLETED), NOW),
+        (booking(), START),
+    ],
+)
+def test_a_finished_or_started_booking_is_not_reassigned(
+    state: BookingState, now: datetime
+) -> None:
+    with pytest.raises(TooLate):
+        lifecycle.reassign(state, now)
+
+
+def test_the_former_therapists_cancel_is_never_obsolete_by_status() -> None:
+    message = Message(MessageKind.REASSIGNED, Recipient.FORMER_THERAPIST, 1)
+
+    assert lifecycle.obsolete(message, booking(BookingStatus.CANCELLED, sequence=2), NOW) is None
