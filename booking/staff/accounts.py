@@ -205,16 +205,73 @@ class StaffAccounts:
         if not one_time and (problem := password_problem(password, account.email)):
             raise ValidationFailed.on("password", problem)
         password_hash = await asyncio.to_thread(hash_password, password)
+        await self._change(
+            account_id,
+            {
+                StaffAccount.password_hash: password_hash,
+                StaffAccount.must_change_password: one_time,
+            },
+            AuditAction.STAFF_PASSWORD_CHANGED,
+            actor=actor,
+            client=client,
+            agent=agent,
+        )
+
+    async def disable(self, account_id: int, *, actor: Actor, client: str = "") -> None:
+        """The account can no longer sign in, and its sessions end now."""
+        await _existing(account_id)
+        await self._change(
+            account_id,
+            {StaffAccount.disabled: True},
+            AuditAction.STAFF_ACCOUNT_DISABLED,
+            actor=actor,
+            client=client,
+        )
+
+    async def reset(self, account_id: int, *, actor: Actor, client: str = "") -> str:
+        """A new one-time password (returned, to hand over once); the second factor and the
+        recovery codes are cleared, the lock lifted, and every session ends."""
+        await _existing(account_id)
+        password = one_time_password()
+        password_hash = await asyncio.to_thread(hash_password, password)
+        await self._change(
+            account_id,
+            {
+                StaffAccount.password_hash: password_hash,
+                StaffAccount.must_change_password: True,
+                StaffAccount.totp_secret: "",
+                StaffAccount.totp_pending: "",
+                StaffAccount.failed_attempts: 0,
+                StaffAccount.locks: 0,
+                StaffAccount.locked_until: None,
+            },
+            AuditAction.STAFF_ACCOUNT_RESET,
+            actor=actor,
+            client=client,
+            recovery_codes_cleared=True,
+        )
+        return password
+
+    async def _change(
+        self,
+        account_id: int,
+        values: dict[Any, Any],
+        action: AuditAction,
+        *,
+        actor: Actor,
+        client: str = "",
+        agent: str = "",
+        recovery_codes_cleared: bool = False,
+    ) -> None:
+        """One change of an account's secrets or state: written with its audit row in one
+        transaction, then every session of the account ends (none outlives the change)."""
         now = self.clock()
         async with write_transaction():
-            await StaffAccount.update(
-                {
-                    StaffAccount.password_hash: password_hash,
-                    StaffAccount.must_change_password: one_time,
-                }
-            ).where(StaffAccount.id == account_id)
+            await StaffAccount.update(values).where(StaffAccount.id == account_id)
+            if recovery_codes_cleared:
+                await StaffRecoveryCode.delete().where(StaffRecoveryCode.account == account_id)
             await audit.record(
-                AuditAction.STAFF_PASSWORD_CHANGED,
+                action,
                 actor=actor,
                 booking="",
                 record=record_of(account_id),
@@ -223,55 +280,6 @@ class StaffAccounts:
                 agent=agent,
             )
         await self.sessions.end_all(account_id)
-
-    async def disable(self, account_id: int, *, actor: Actor, client: str = "") -> None:
-        """The account can no longer sign in, and its sessions end now."""
-        await _existing(account_id)
-        now = self.clock()
-        async with write_transaction():
-            await StaffAccount.update({StaffAccount.disabled: True}).where(
-                StaffAccount.id == account_id
-            )
-            await audit.record(
-                AuditAction.STAFF_ACCOUNT_DISABLED,
-                actor=actor,
-                booking="",
-                record=record_of(account_id),
-                at=now,
-                client=client,
-            )
-        await self.sessions.end_all(account_id)
-
-    async def reset(self, account_id: int, *, actor: Actor, client: str = "") -> str:
-        """A new one-time password (returned, to hand over once); the second factor and the
-        recovery codes are cleared, the lock lifted, and every session ends."""
-        await _existing(account_id)
-        password = one_time_password()
-        password_hash = await asyncio.to_thread(hash_password, password)
-        now = self.clock()
-        async with write_transaction():
-            await StaffAccount.update(
-                {
-                    StaffAccount.password_hash: password_hash,
-                    StaffAccount.must_change_password: True,
-                    StaffAccount.totp_secret: "",
-                    StaffAccount.totp_pending: "",
-                    StaffAccount.failed_attempts: 0,
-                    StaffAccount.locks: 0,
-                    StaffAccount.locked_until: None,
-                }
-            ).where(StaffAccount.id == account_id)
-            await StaffRecoveryCode.delete().where(StaffRecoveryCode.account == account_id)
-            await audit.record(
-                AuditAction.STAFF_ACCOUNT_RESET,
-                actor=actor,
-                booking="",
-                record=record_of(account_id),
-                at=now,
-                client=client,
-            )
-        await self.sessions.end_all(account_id)
-        return password
 
 
 async def account_by_email(email: str) -> Account:
