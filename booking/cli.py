@@ -124,17 +124,21 @@ def purge() -> None:
 
 @main.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt stored intake answers (and staff TOTP secrets) under the first key of
-    BOOKING_DATA_KEY.
+    """Re-encrypt stored intake answers, cancel reasons, internal notes and time-off notes (and
+    re-seal staff TOTP secrets) under the first key of BOOKING_DATA_KEY.
 
     Put the new key first and keep the old ones after it until this has run; then the old
     keys can be removed.
     """
     from booking.intake.services import rotate_intake_keys
+    from booking.scheduling.hours_editor import rotate_time_off_note_keys
+    from booking.staff.notes import rotate_note_keys
     from booking.staff.two_factor import rotate_second_factor_keys
 
     keyring = _settings().keyring()
     rotated = _run_with_database(lambda: rotate_intake_keys(keyring))
+    rotated += _run_with_database(lambda: rotate_note_keys(keyring))
+    rotated += _run_with_database(lambda: rotate_time_off_note_keys(keyring))
     staff = _run_with_database(lambda: rotate_second_factor_keys(keyring))
     click.echo(
         f"Re-encrypted {rotated} record{'s' if rotated != 1 else ''} under key "

@@ -290,3 +290,20 @@ class HoursEditor:
         except (DecryptionError, UnicodeDecodeError):
             # A note that no key of the keyring opens is shown as such, never as an error page.
             return "(this note cannot be read with the current keys)"
+
+
+async def rotate_time_off_note_keys(keyring: Keyring) -> int:
+    """Re-encrypt every time-off note not under the keyring's first key (`booking rotate-keys`);
+    returns how many. Each note is its own small write, so an interrupted run can be repeated."""
+    rows = await TimeOff.select(TimeOff._meta.primary_key, TimeOff.note_encrypted).where(
+        TimeOff.note_encrypted.is_not_null()
+    )
+    rotated = 0
+    for row in rows:
+        token = row["note_encrypted"]
+        if token and keyring.needs_rotation(token):
+            await TimeOff.update(
+                {TimeOff.note_encrypted: keyring.reencrypt(token, note_context(row["id"]))}
+            ).where(TimeOff._meta.primary_key == row["id"])
+            rotated += 1
+    return rotated

@@ -10,8 +10,11 @@ from litestar.testing import AsyncTestClient
 
 from booking.bookings.tables import Booking
 from booking.core.audit import AuditEvent
+from booking.core.crypto import Keyring, key_id_of
 from booking.core.errors import NotFound, ValidationFailed
+from booking.core.settings import get_settings
 from booking.notifications.tables import OutboxMessage
+from booking.staff.notes import NoteService, rotate_note_keys
 from booking.staff.tables import ReviewNote
 from tests.factories import ALL_CONSENTS, DISTINCTIVE, booking_request, partner_answers
 from tests.integration.practice import AT_10, Practice, intake_token
@@ -171,3 +174,25 @@ async def test_a_therapist_reaches_none_of_the_review(
             await attempt
     assert await viewed_records(reference) == []
     assert await AuditEvent.count().where(AuditEvent.actor == "staff:2") == 0
+
+
+async def test_rotating_keys_reencrypts_notes_and_they_read_under_the_new_key_alone(
+    client: AsyncTestClient[Any], practice: Practice, staff: Staff
+) -> None:
+    booked = await book(client, AT_10)
+    await staff.notes.add(ADMIN, booked["reference"], NOTE)
+    old = (get_settings().data_dir / "data_key").read_text().strip()
+    new = f"k2027:{Keyring.generate_key()}"
+
+    assert await rotate_note_keys(Keyring.parse(f"{new},{old}")) == 1
+    assert await rotate_note_keys(Keyring.parse(f"{new},{old}")) == 0  # nothing left to do
+
+    (stored,) = await ReviewNote.select(ReviewNote.body)
+    assert key_id_of(stored["body"]) == "k2027"
+    booking = await Booking.select(Booking._meta.primary_key).first()
+    assert booking is not None
+    booking_id = booking["id"]
+    notes = await NoteService(Keyring.parse(new), staff.notes.clock).read_all(
+        booking_id, booked["reference"]
+    )
+    assert [n.text for n in notes] == [NOTE]

@@ -13,9 +13,11 @@ import pytest
 from httpx import AsyncClient
 
 from booking.core.audit import AuditEvent
+from booking.core.crypto import Keyring, key_id_of
 from booking.core.errors import NotFound, ValidationFailed
 from booking.core.settings import get_settings
 from booking.scheduling.hours import RangeIn, TimesIn, note_context
+from booking.scheduling.hours_editor import rotate_time_off_note_keys
 from booking.scheduling.records import load_therapist
 from booking.scheduling.tables import DateOverride, TimeOff, WeeklyHoursRule
 from tests.factories import make_therapist
@@ -215,3 +217,25 @@ async def test_two_saves_at_once_leave_one_whole_week(
             workspace.editor.replace_week(found, afternoons, acting(ana)),
         )
         assert await week_rows(practice.therapist_id) in either
+
+
+async def test_rotating_keys_reencrypts_time_off_notes(
+    workspace: Workspace, practice: Practice
+) -> None:
+    ana = therapist(practice.therapist_id)
+    page = await workspace.hours.add_time_off(
+        ana, None, "2026-12-07T09:30", "2026-12-07T11:00", NOTE, acting(ana)
+    )
+    (entry,) = page.schedule.time_off
+    old = (get_settings().data_dir / "data_key").read_text().strip()
+    new = f"k2027:{Keyring.generate_key()}"
+
+    assert await rotate_time_off_note_keys(Keyring.parse(f"{new},{old}")) == 1
+    assert await rotate_time_off_note_keys(Keyring.parse(f"{new},{old}")) == 0
+
+    stored = await TimeOff.select(TimeOff.note_encrypted).first()
+    assert stored is not None
+    assert key_id_of(stored["note_encrypted"]) == "k2027"
+    assert Keyring.parse(new).decrypt(stored["note_encrypted"], note_context(entry.id)) == (
+        NOTE.encode()
+    )
