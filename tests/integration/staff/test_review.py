@@ -14,6 +14,7 @@ from booking.core.crypto import Keyring, key_id_of
 from booking.core.errors import NotFound, ValidationFailed
 from booking.core.settings import get_settings
 from booking.notifications.tables import OutboxMessage
+from booking.staff.access import Origin
 from booking.staff.notes import NoteService, rotate_note_keys
 from booking.staff.tables import ReviewNote
 from tests.factories import ALL_CONSENTS, DISTINCTIVE, booking_request, partner_answers
@@ -196,3 +197,18 @@ async def test_rotating_keys_reencrypts_notes_and_they_read_under_the_new_key_al
         booking_id, booked["reference"]
     )
     assert [n.text for n in notes] == [NOTE]
+
+
+async def test_a_review_action_is_audited_with_its_address_and_browser(
+    client: AsyncTestClient[Any], practice: Practice, staff: Staff
+) -> None:
+    booked = await book(client, AT_10)
+
+    await staff.notes.add(
+        ADMIN, booked["reference"], NOTE, Origin(client="digest-1", agent="Firefox/140.0")
+    )
+
+    (event,) = await AuditEvent.select(AuditEvent.client_address, AuditEvent.user_agent).where(
+        AuditEvent.action == "note.added"
+    )
+    assert event == {"client_address": "digest-1", "user_agent": "Firefox/140.0"}
