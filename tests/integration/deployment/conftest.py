@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Deselect the many-process runs whose servers are not configured."""
 
     def missing(item: pytest.Item) -> bool:
-        if "postgres" not in getattr(item, "fixturenames", ()):
+        if "deployment_postgres" not in getattr(item, "fixturenames", ()):
             return False
         broker = item.callspec.params.get("broker") if hasattr(item, "callspec") else None
         if POSTGRES_URL is None or REDIS_SERVER is None:
@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-async def postgres(postgres_url: str) -> AsyncIterator[Database]:
+async def deployment_postgres(postgres_url: str) -> AsyncIterator[Database]:
     """The session's PostgreSQL database, emptied, with a pool on the test's loop."""
     engine = postgres_engine(postgres_url)
     use_engine(engine)

@@ -155,7 +155,7 @@ class Service:
 def here(
     service: dict[str, Any],
     image: Containerfile,
-    postgres: Database,
+    database: Database,
     redis_url: str,
     mail: MailServer,
     data_dir: Path,
@@ -171,9 +171,9 @@ def here(
     assert set(REPLACED) <= set(env), set(REPLACED) - set(env)
     assert urlsplit(env["DATABASE_URL"]).hostname == "db"
     assert urlsplit(env["BROKER_URL"]).hostname == "redis"
-    assert postgres.url is not None
+    assert database.url is not None
     env |= {
-        "DATABASE_URL": postgres.url,
+        "DATABASE_URL": database.url,
         "BROKER_URL": redis_url,
         "SMTP_URL": mail.url,
         "BOOKING_SECRET_KEY": secrets.token_urlsafe(48),
@@ -202,7 +202,7 @@ def listening_here(command: list[str], port: int) -> list[str]:
 
 
 async def test_the_compose_services_migrate_serve_and_deliver_as_plain_processes(
-    postgres: Database, own_redis: RedisServer, mail: MailServer, tmp_path: Path
+    deployment_postgres: Database, own_redis: RedisServer, mail: MailServer, tmp_path: Path
 ) -> None:
     # Given the compose services' commands and environment, adapted to this machine.
     image = Containerfile.read()
@@ -210,7 +210,7 @@ async def test_the_compose_services_migrate_serve_and_deliver_as_plain_processes
     data_dir = tmp_path / "var"
     data_dir.mkdir(mode=0o700)
     env = {
-        name: here(services[name], image, postgres, own_redis.url, mail, data_dir)
+        name: here(services[name], image, deployment_postgres, own_redis.url, mail, data_dir)
         for name in BOOKING_SERVICES
     }
     shared = ("BOOKING_SECRET_KEY", "BOOKING_DATA_KEY")

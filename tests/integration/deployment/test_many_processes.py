@@ -164,7 +164,7 @@ async def outbox_keys() -> list[str]:
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 async def test_many_processes_book_each_slot_once_and_send_each_invitation_once(
     broker: str,
-    postgres: Database,
+    deployment_postgres: Database,
     mail: MailServer,
     own_redis: RedisServer,
     tmp_path: Path,
@@ -185,13 +185,13 @@ async def test_many_processes_book_each_slot_once_and_send_each_invitation_once(
         "OUTBOX_POLL_SECONDS": "0.05",
         "OUTBOX_LEASE_SECONDS": "5",  # longer than any send here, even on a loaded machine
     }
-    worker_env = command_env(postgres, data_dir, **shared, LOG_LEVEL="INFO")
+    worker_env = command_env(deployment_postgres, data_dir, **shared, LOG_LEVEL="INFO")
     workers = [WorkerProcess(worker_env, tmp_path / f"worker-{n}.log") for n in (1, 2)]
     try:
         async with AsyncExitStack() as stack:
             web = (
-                await stack.enter_async_context(serving(postgres, data_dir, **shared)),
-                await stack.enter_async_context(serving(postgres, data_dir, **shared)),
+                await stack.enter_async_context(serving(deployment_postgres, data_dir, **shared)),
+                await stack.enter_async_context(serving(deployment_postgres, data_dir, **shared)),
             )
             slots = await first_open_times(web[0])
             plan = [slots[n % len(slots)] for n in range(ATTEMPTS)]

@@ -225,3 +225,28 @@ async def test_a_backup_restores_the_same_bookings_and_intakes_and_holds_no_key(
     assert DISTINCTIVE.encode() not in contents
     for key in secrets_of(get_settings()):
         assert key not in contents
+
+
+def refusal(drill: Drill, *command: str) -> str:
+    """The message of a command that must refuse (exit 1) without a traceback."""
+    done = subprocess.run(command, env=drill.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stderr
+
+
+async def test_backup_never_overwrites_and_restore_refuses_what_is_not_a_backup(
+    drill: Drill, tmp_path: Path
+) -> None:
+    drill.run(sys.executable, "-m", "booking", "migrate")
+    existing = tmp_path / "yesterday.backup"
+    existing.write_bytes(b"yesterday's backup")
+    stray = tmp_path / "notes.txt"
+    stray.write_text("not a backup\n")
+
+    assert "exists" in refusal(drill, str(OPS / "backup"), str(existing))
+    assert existing.read_bytes() == b"yesterday's backup"
+    assert "is not a" in refusal(drill, str(OPS / "restore"), str(stray))
+    assert "no backup at" in refusal(drill, str(OPS / "restore"), str(tmp_path / "missing"))
+    # The database is untouched: it still migrates as an up-to-date one.
+    assert "up to date" in drill.run(sys.executable, "-m", "booking", "migrate")
