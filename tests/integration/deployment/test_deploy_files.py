@@ -72,6 +72,19 @@ def test_the_image_and_compose_run_only_commands_the_readme_gives() -> None:
     assert any(f"postgresql-client-{major}" in run for run in image.all("RUN")), database_image
 
 
+def test_the_systemd_units_run_only_commands_the_readme_gives() -> None:
+    given = readme_commands()
+    for unit in ("booking.service", "booking-worker.service"):
+        text = (OPS / unit).read_text()
+        for command in re.findall(r"^ExecStart(?:Pre)?=(\S+) (.+)$", text, re.M):
+            executable, arguments = command
+            assert executable == "/srv/booking/.venv/bin/booking", unit
+            assert f"booking {arguments}" in given, (unit, arguments)
+    backup = (OPS / "booking-backup.service").read_text()
+    assert "exec /srv/booking/ops/backup " in backup
+    assert "EnvironmentFile=/etc/booking/env" in backup
+
+
 def test_compose_without_a_database_password_is_refused() -> None:
     with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
         compose({})
