@@ -250,3 +250,38 @@ async def test_backup_never_overwrites_and_restore_refuses_what_is_not_a_backup(
     assert "no backup at" in refusal(drill, str(OPS / "restore"), str(tmp_path / "missing"))
     # The database is untouched: it still migrates as an up-to-date one.
     assert "up to date" in drill.run(sys.executable, "-m", "booking", "migrate")
+
+
+def test_the_database_password_reaches_pg_dump_in_its_environment_never_its_command_line(
+    tmp_path: Path,
+) -> None:
+    # A stand-in pg_dump first on PATH that writes down what it was handed: what `ps` would
+    # show (its arguments) and what only the process itself can read (its environment).
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    seen = tmp_path / "seen.txt"
+    (shim / "pg_dump").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" > {seen}\nprintf "%s\\n" "$PGPASSWORD" >> {seen}\nexit 1\n'
+    )
+    (shim / "pg_dump").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{shim}:{os.environ['PATH']}",
+        "DATABASE_URL": "postgresql://booking:s%40fe-Pass-4417@db.internal:5433/booking",
+    }
+
+    result = subprocess.run(
+        [str(OPS / "backup"), str(tmp_path / "tonight.backup")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    arguments, password = seen.read_text().splitlines()
+    assert "Pass-4417" not in arguments
+    assert "postgresql://booking@db.internal:5433/booking" in arguments
+    assert password == "s@fe-Pass-4417"
+    assert result.returncode == 1  # the stand-in failed, and the script says so...
+    assert "Pass-4417" not in result.stderr + result.stdout  # ...without the password
+    assert not (tmp_path / "tonight.backup").exists()
