@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -154,6 +155,7 @@ def worker(processes: int, threads: int) -> None:
         raise click.ClickException(
             "BROKER_URL is not set: the web server runs the in-process worker itself."
         )
+    configure_logging(settings.log_level, settings.log_format)  # the supervisor's own lines
     if settings.worker_metrics_port is not None:
         _serve_metrics(settings, settings.worker_metrics_port, "worker", with_database=False)
     from dramatiq.cli import main as dramatiq_main
@@ -197,7 +199,9 @@ def _serve_metrics(settings: Settings, port: int, command: str, with_database: b
 
     registry = scrape_registry(DatabaseState(settings) if with_database else None)
     serve_metrics(settings.metrics_host, port, registry)
-    click.echo(f"Metrics on http://{settings.metrics_host}:{port}/metrics")
+    logging.getLogger("booking.metrics").info(
+        "metrics on http://%s:%s/metrics", settings.metrics_host, port
+    )
 
 
 @main.group()
