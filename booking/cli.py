@@ -197,7 +197,7 @@ def _serve_metrics(settings: Settings, port: int, command: str, with_database: b
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     from booking.core.metrics import DatabaseState, scrape_registry, serve_metrics
 
-    registry = scrape_registry(DatabaseState(settings) if with_database else None)
+    registry = scrape_registry(DatabaseState.of(settings) if with_database else None)
     serve_metrics(settings.metrics_host, port, registry)
     logging.getLogger("booking.metrics").info(
         "metrics on http://%s:%s/metrics", settings.metrics_host, port

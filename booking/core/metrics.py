@@ -92,13 +92,16 @@ def serve_metrics(host: str, port: int, registry: CollectorRegistry) -> None:
 class DatabaseState(Collector):
     """Gauges read from the database at each scrape, on a connection of the scrape's own."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Any, clock: Clock = utc_now) -> None:
+        self.engine = engine  # one without a pool: every scrape's loop is a new one
         self.clock = clock
-        self.engine: Any = (
-            postgres_engine(settings.database_url)
-            if settings.database_url
-            else SQLiteEngine(path=str(settings.sqlite_path))
-        )
+
+    @classmethod
+    def of(cls, settings: Settings) -> DatabaseState:
+        """The state of the database `settings` name."""
+        if settings.database_url:
+            return cls(postgres_engine(settings.database_url))
+        return cls(SQLiteEngine(path=str(settings.sqlite_path)))
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         bookings, messages, due, oldest = asyncio.run(self._read(self.clock()))

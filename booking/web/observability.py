@@ -34,8 +34,9 @@ _ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def trusted_networks(settings: Settings) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies)
+def trusted_networks(proxies: Sequence[str]) -> tuple[Network, ...]:
+    """TRUSTED_PROXIES as networks (a bare address is a network of one)."""
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
 def came_through_trusted_proxy(scope: Scope, trusted: Sequence[Network]) -> bool:
@@ -86,7 +87,7 @@ class RequestObservation(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     def __init__(self, settings: Settings) -> None:
-        self.trusted = trusted_networks(settings)
+        self.trusted = trusted_networks(settings.trusted_proxies)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         REQUEST_ID.set(request_id_for(scope, self.trusted))
@@ -99,7 +100,7 @@ class ResponseObservation:
     records the latency of every matched route as its response starts."""
 
     def __init__(self, settings: Settings) -> None:
-        self.trusted = trusted_networks(settings)
+        self.trusted = trusted_networks(settings.trusted_proxies)
 
     async def __call__(self, message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
