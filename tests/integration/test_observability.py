@@ -133,11 +133,11 @@ async def test_two_web_processes_report_requests_bookings_and_a_delivery_on_the_
                     assert (await http.get(f"/api/v1/bookings/{token}")).status_code == 200
             await eventually(lambda: _received(smtp, 2), within=60, interval=0.05)
 
-            async def delivered() -> str | None:
+            async def delivered() -> str:
                 async with httpx.AsyncClient() as scraper:
                     text = (await scraper.get(served.metrics_url)).text
                 sent = samples(text, "booking_outbox_deliveries_total").get('{outcome="sent"}')
-                return text if sent is not None and sent >= 2 else None
+                return text if sent is not None and sent >= 2 else ""
 
             scrape = await eventually(delivered, within=30, interval=0.1)
 

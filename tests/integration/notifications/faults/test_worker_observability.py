@@ -73,11 +73,11 @@ async def test_a_worker_counts_its_deliveries_on_its_metrics_port_and_logs_json_
 
         rows = await outbox_when(delivered, within=30, kind=None)
 
-        async def scraped() -> str | None:
+        async def scraped() -> str:
             async with httpx.AsyncClient() as http:
                 text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
             sent = sample(text, 'booking_outbox_deliveries_total{outcome="sent"}')
-            return text if sent == len(rows) else None
+            return text if sent == len(rows) else ""
 
         scrape = await eventually(scraped, within=20, interval=0.1)
     finally:
