@@ -17,6 +17,7 @@ or an address.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -34,6 +35,8 @@ from booking.core.settings import Settings
 from booking.core.timezones import Clock, utc_now
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+log = logging.getLogger("booking.metrics")
 
 REQUEST_SECONDS = Histogram(
     "booking_http_request_duration_seconds",
@@ -104,7 +107,17 @@ class DatabaseState(Collector):
         return cls(SQLiteEngine(path=str(settings.sqlite_path)))
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        bookings, messages, due, oldest = asyncio.run(self._read(self.clock()))
+        try:
+            bookings, messages, due, oldest = asyncio.run(self._read(self.clock()))
+        except Exception as exc:  # the processes' counts are still worth a scrape
+            log.warning("metrics: the database could not be read: %s", exc)
+            yield GaugeMetricFamily(
+                "booking_database_up", "Whether the scrape could read the database.", value=0
+            )
+            return
+        yield GaugeMetricFamily(
+            "booking_database_up", "Whether the scrape could read the database.", value=1
+        )
         yield _by_label(
             "booking_bookings",
             "Bookings by status.",

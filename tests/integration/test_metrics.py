@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine
@@ -45,6 +46,7 @@ async def test_a_scrape_reads_bookings_and_the_outbox_backlog_from_the_database(
     clock.now += timedelta(minutes=15)  # no worker runs here: the invitations wait
     later = await asyncio.to_thread(scrape, database, clock)
 
+    assert at_once[("booking_database_up", ())] == 1
     assert at_once[("booking_bookings", (("status", "confirmed"),))] == 1
     assert at_once[("booking_bookings", (("status", "pending_payment"),))] == 1
     # Its two invitations are due; its two reminders wait for their own time.
@@ -68,3 +70,12 @@ async def test_the_sweeper_counts_the_holds_it_expires(
     assert after[("booking_hold_expiries_total", ())] == before + 1
     assert after[("booking_bookings", (("status", "expired"),))] == 1
     assert ("booking_bookings", (("status", "pending_payment"),)) not in after
+
+
+def test_a_scrape_without_its_database_still_answers_and_says_so(tmp_path: Path) -> None:
+    missing = SQLiteEngine(path=str(tmp_path / "absent" / "booking.sqlite3"))
+    text = generate_latest(scrape_registry(DatabaseState(missing))).decode()
+
+    assert "booking_database_up 0.0" in text
+    assert "booking_http_request_duration_seconds" in text  # the processes' counts still come
+    assert "booking_bookings" not in text
