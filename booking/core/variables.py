@@ -133,8 +133,8 @@ VARIABLES: tuple[Variable, ...] = (
         "log_format",
         parsers.one_of("plain", "json"),
         lambda known: "json" if known.production else "plain",
-        "`plain` lines, or `json`: one object a line, with the `request_id` of the request "
-        "(or of the delivery's request) it belongs to",
+        "`plain` lines, or `json`: one object a line, naming the `request_id` of the request "
+        "it was logged in (the response's `X-Request-ID`)",
         shown="`json` in production, else `plain`",
     ),
     Variable(
