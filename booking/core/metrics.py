@@ -144,22 +144,24 @@ class DatabaseState(Collector):
 
     async def _read(self, now: datetime) -> tuple[list[Any], list[Any], int, float]:
         run = self.engine.run_querystring
-        bookings = await run(
-            QueryString("SELECT status, COUNT(*) AS n FROM bookings GROUP BY status")
-        )
-        messages = await run(
-            QueryString("SELECT status, COUNT(*) AS n FROM outbox_messages GROUP BY status")
-        )
-        # Due as the relay sees it (booking.notifications.outbox.claim_due): its time and its
-        # next attempt have both come.
-        due = await run(
-            QueryString(
-                "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM outbox_messages"
-                " WHERE status = 'pending' AND due_at <= {} AND next_attempt_at <= {}",
-                now,
-                now,
+        # One connection and one snapshot for the three answers.
+        async with self.engine.transaction():
+            bookings = await run(
+                QueryString("SELECT status, COUNT(*) AS n FROM bookings GROUP BY status")
             )
-        )
+            messages = await run(
+                QueryString("SELECT status, COUNT(*) AS n FROM outbox_messages GROUP BY status")
+            )
+            # Due as the relay sees it (booking.notifications.outbox.claim_due): its time and
+            # its next attempt have both come.
+            due = await run(
+                QueryString(
+                    "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM outbox_messages"
+                    " WHERE status = 'pending' AND due_at <= {} AND next_attempt_at <= {}",
+                    now,
+                    now,
+                )
+            )
         oldest = _as_datetime(due[0]["oldest"]) if due else None
         age = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
         return bookings, messages, int(due[0]["n"]) if due else 0, age
