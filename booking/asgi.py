@@ -20,7 +20,7 @@ def build() -> Any:
     settings = get_settings()
     # Each server process sets up its own logging: `booking serve --workers 2` and a bare
     # `uvicorn booking.asgi:app` start processes that inherit nothing from the command.
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings, make_engine(settings))
 
 

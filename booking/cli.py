@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -157,6 +159,9 @@ def worker(processes: int, threads: int) -> None:
         raise click.ClickException(
             "BROKER_URL is not set: the web server runs the in-process worker itself."
         )
+    configure_logging(settings.log_level, settings.log_format)  # the supervisor's own lines
+    if settings.worker_metrics_port is not None:
+        _serve_metrics(settings, settings.worker_metrics_port, "worker", with_database=False)
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
@@ -177,6 +182,29 @@ def worker(processes: int, threads: int) -> None:
                 ]
             )
         )
+    )
+
+
+def _serve_metrics(settings: Settings, port: int, command: str, with_database: bool) -> None:
+    """Answer Prometheus scrapes on `port` for this command and every process it starts
+    (their counts meet in one directory under the data directory: booking.core.metrics)."""
+    import shutil
+
+    from booking.core.private_files import private_directory
+
+    # One directory per metrics port (one command on it at a time), emptied at the start; set
+    # before booking.core.metrics is first imported, here and in the processes started below.
+    directory = settings.data_dir / "metrics" / f"{command}-{port}"
+    shutil.rmtree(directory, ignore_errors=True)
+    private_directory(settings.data_dir / "metrics")
+    private_directory(directory)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    from booking.core.metrics import DatabaseState, scrape_registry, serve_metrics
+
+    registry = scrape_registry(DatabaseState.of(settings) if with_database else None)
+    serve_metrics(settings.metrics_host, port, registry)
+    logging.getLogger("booking.metrics").info(
+        "metrics on http://%s:%s/metrics", settings.metrics_host, port
     )
 
 
@@ -435,7 +463,9 @@ def serve(host: str, port: int, workers: int) -> None:
         get_settings.cache_clear()
     settings = _settings()
     click.echo(f"Serving {settings.practice_name} on http://{host}:{port}")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.metrics_port is not None:
+        _serve_metrics(settings, settings.metrics_port, "serve", with_database=True)
     uvicorn.run(
         "booking.asgi:app",
         log_config=None,

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware
 from piccolo.engine.postgres import PostgresEngine
 
+from booking.core import metrics
 from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, utc_now
@@ -61,7 +63,9 @@ async def deliver_message(outbox_id: int) -> None:
     """Deliver one outbox row (idempotent: a row already done is left alone)."""
     if RUNTIME.deliverer is None:
         raise RuntimeError("the notifications runtime is not configured in this process")
-    await RUNTIME.deliverer.deliver(outbox_id)
+    started = time.perf_counter()
+    outcome = await RUNTIME.deliverer.deliver(outbox_id)
+    metrics.count_delivery(outcome, time.perf_counter() - started)
 
 
 def make_broker(url: str | None) -> dramatiq.Broker:

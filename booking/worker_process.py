@@ -12,5 +12,5 @@ from booking.worker import worker_broker
 def setup() -> None:
     """Configure logging and set the process's broker (Dramatiq then takes it as the global)."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     worker_broker(settings)

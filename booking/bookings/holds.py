@@ -17,6 +17,7 @@ from piccolo.custom_types import Combinable
 from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
 from booking.core.db import write_transaction
+from booking.core.metrics import HOLD_EXPIRIES
 from booking.core.timezones import Clock
 
 
@@ -77,4 +78,5 @@ async def sweep_expired_holds(now: datetime) -> int:
             .where(lapsed_hold(now))
             .returning(Booking._meta.primary_key)
         )
+    HOLD_EXPIRIES.inc(len(expired))
     return len(expired)

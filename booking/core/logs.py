@@ -1,12 +1,22 @@
-"""Logging setup: plain lines on stderr, and one filter that keeps secrets out of every line."""
+"""Logging setup: plain or JSON lines on stderr, each with the request it belongs to, and one
+filter that keeps secrets out of every line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# LOG_FORMAT's choices: `plain` for a person at a terminal, `json` for a log collector.
+FORMS = ("plain", "json")
+
+# The id of the request being handled (booking.web.observability sets it per request), named
+# on every line logged while it is handled.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # A link token (manage, intake, feed) is 43 URL-safe base64 characters (booking.core.tokens): any
 # run of 43 or more of them is taken out wherever it is (a path, a query, an exception's
@@ -76,11 +86,46 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    """Lines on stderr at `level`, libraries held at their floors, every handler redacting.
+class NameRequest(logging.Filter):
+    """Gives a record the id of the request it was logged in (`request_id`, None outside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, process, and the
+    request id and traceback when there are any. Runs after RedactTokens, so the message and
+    the traceback it writes are the redacted ones."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            line["request_id"] = request_id
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, form: str = "plain") -> None:
+    """Lines on stderr at `level` in `form` (`plain` or `json`), libraries held at their
+    floors, every handler redacting and naming the request.
 
     A handler someone else installed first (Dramatiq's worker processes do) is kept and given
-    the same filter; safe to call again.
+    the same filters (and, in JSON, the same formatter); safe to call again.
     """
     root = logging.getLogger()
     if not root.handlers:
@@ -94,3 +139,7 @@ def configure_logging(level: str) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, RedactTokens) for f in handler.filters):
                 handler.addFilter(RedactTokens())
+            if not any(isinstance(f, NameRequest) for f in handler.filters):
+                handler.addFilter(NameRequest())
+            if form == "json" and not isinstance(handler.formatter, JsonLines):
+                handler.setFormatter(JsonLines())

@@ -48,6 +48,10 @@ class Settings:
     practice_timezone: str
     secret_key: str
     log_level: str
+    log_format: str
+    metrics_port: int | None
+    worker_metrics_port: int | None
+    metrics_host: str
     demo_data: bool
     data_key: str
     rate_limit_per_minute: int

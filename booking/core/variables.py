@@ -129,6 +129,39 @@ VARIABLES: tuple[Variable, ...] = (
         "LOG_LEVEL", "log_level", parsers.level, "INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`"
     ),
     Variable(
+        "LOG_FORMAT",
+        "log_format",
+        parsers.one_of("plain", "json"),
+        lambda known: "json" if known.production else "plain",
+        "`plain` lines, or `json`: one object a line, naming the `request_id` of the request "
+        "it was logged in (the response's `X-Request-ID`)",
+        shown="`json` in production, else `plain`",
+    ),
+    Variable(
+        "METRICS_PORT",
+        "metrics_port",
+        parsers.whole(1, "a port number"),
+        None,
+        "the port `booking serve` answers Prometheus scrapes on (`/metrics`, requests, bookings, "
+        "outbox); never the public port",
+        shown="unset: no metrics served",
+    ),
+    Variable(
+        "WORKER_METRICS_PORT",
+        "worker_metrics_port",
+        parsers.whole(1, "a port number"),
+        None,
+        "the port `booking worker` answers Prometheus scrapes on (its deliveries)",
+        shown="unset: no metrics served",
+    ),
+    Variable(
+        "METRICS_HOST",
+        "metrics_host",
+        parsers.text,
+        "127.0.0.1",
+        "the address the metrics ports listen on (keep it off the public network)",
+    ),
+    Variable(
         "BOOKING_DEMO_DATA",
         "demo_data",
         parsers.flag,

@@ -46,6 +46,7 @@ from booking.staff.two_factor import TwoFactor
 from booking.web import templating
 from booking.web.headers import security_headers
 from booking.web.http_errors import EXCEPTION_HANDLERS
+from booking.web.observability import RequestObservation, ResponseObservation
 from booking.web.ratelimit import WriteRateLimit
 from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
 from booking.web.staff_auth import StaffAuth
@@ -153,9 +154,9 @@ def create_app(
             ),
             "workspace_feed": Provide(lambda: workspace_feed, use_cache=True, sync_to_thread=False),
         },
-        middleware=[WriteRateLimit(settings, rate_limits, clock)],
+        middleware=[RequestObservation(settings), WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[security_headers],
+        before_send=[security_headers, ResponseObservation(settings)],
         lifespan=[database],
         state=_state(settings, engine, staff),
         template_config=TemplateConfig(

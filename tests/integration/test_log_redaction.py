@@ -4,6 +4,7 @@ a phone number, an answer or a cancellation reason, on any route, a 500 included
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from booking.bookings.manage import BookingManagement
-from booking.core.logs import LIBRARY_FLOORS, SERVER_LOGGERS, configure_logging
+from booking.core.logs import FORMAT, LIBRARY_FLOORS, SERVER_LOGGERS, JsonLines, configure_logging
 from booking.core.tokens import derive_token
 from booking.notifications.feeds import FeedService
 from booking.notifications.tables import OutboxMessage
@@ -61,16 +62,23 @@ CANARIES = [
 ]
 
 
+@pytest.fixture(params=["plain", "json"])
+def log_format(request: pytest.FixtureRequest) -> str:
+    """LOG_FORMAT: both forms of line keep the same secrets out."""
+    return str(request.param)
+
+
 @pytest.fixture
-def service_logs() -> Iterator[io.StringIO]:
-    """configure_logging("DEBUG") as `booking serve` runs it, every handler writing here."""
+def service_logs(log_format: str) -> Iterator[io.StringIO]:
+    """configure_logging("DEBUG", LOG_FORMAT) as `booking serve` runs it, every handler writing
+    here."""
     root = logging.getLogger()
     watched = [root, *map(logging.getLogger, (*SERVER_LOGGERS, *LIBRARY_FLOORS))]
     levels = {logger.name: logger.level for logger in watched}
     runners = root.handlers[:]
     root.handlers = []  # as a fresh process starts: the service installs its own handler
     before = {logger.name: logger.handlers[:] for logger in watched}
-    configure_logging("DEBUG")
+    configure_logging("DEBUG", log_format)
     installed = [
         (logger, h) for logger in watched for h in logger.handlers if h not in before[logger.name]
     ]
@@ -92,6 +100,9 @@ def service_logs() -> Iterator[io.StringIO]:
             logger.removeHandler(handler)
         for logger in watched:
             logger.setLevel(levels[logger.name])
+        for handler in writing:  # a handler kept from before goes back to plain lines
+            if isinstance(handler.formatter, JsonLines):
+                handler.setFormatter(logging.Formatter(FORMAT))
 
 
 async def drive_every_route_family(client: AsyncTestClient[Any], settings: Any) -> list[str]:
@@ -169,6 +180,7 @@ async def drive_every_route_family(client: AsyncTestClient[Any], settings: Any) 
 
 async def test_no_token_or_private_detail_is_logged_on_any_route_at_debug(
     service_logs: io.StringIO,
+    log_format: str,
     database: Database,
     practice: Practice,
     clock: FixedClock,
@@ -197,6 +209,12 @@ async def test_no_token_or_private_detail_is_logged_on_any_route_at_debug(
     assert "RuntimeError: lookup failed for [token]" in logged
     for secret in [*tokens, *CANARIES]:
         assert secret not in logged, f"{secret!r} was logged"
+    if log_format == "json":
+        lines = [json.loads(line) for line in logged.splitlines() if line.strip()]
+        (failure,) = [x for x in lines if x["message"] == "unhandled error on GET /manage/[token]"]
+        assert "RuntimeError: lookup failed for [token]" in failure["exception"]
+        # The line names the request whose answer carried that id.
+        assert failure["request_id"] == failed_page.headers["x-request-id"]
 
 
 async def _outbox_is_done() -> bool:
