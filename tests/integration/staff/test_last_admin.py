@@ -26,8 +26,10 @@ def actor(account_id: int) -> StaffPrincipal:
 
 
 async def active_admins() -> int:
-    return await StaffAccount.count().where(
-        (StaffAccount.role == "admin") & (StaffAccount.disabled.eq(False))
+    return int(
+        await StaffAccount.count().where(
+            (StaffAccount.role == "admin") & (StaffAccount.disabled.eq(False))
+        )
     )
 
 
