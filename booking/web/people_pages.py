@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from booking.core.errors import ValidationFailed
+from booking.core.errors import NotFound, ValidationFailed
 from booking.staff.accounts import Account, AccountConflict, LastAdmin, StaffAccounts, find_account
 from booking.staff.policies import PolicyService
 from booking.staff.principal import Role, StaffPrincipal
@@ -86,52 +86,63 @@ class PeoplePages(Controller):
             )
         return _one_time(principal, created.account, created.one_time_password or "", new=True)
 
-    @post("/{account_id:int}/disable", status_code=303)
+    @post("/{account:str}/disable", status_code=303)
     async def disable(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         accounts: NamedDependency[StaffAccounts],
         policies: NamedDependency[PolicyService],
-        account_id: FromPath[int],
+        account: FromPath[str],
     ) -> Response[Any]:
         who = acting(request, principal)
+        account_id = account_number(account)
         try:
             await accounts.disable(account_id, actor=who.actor, client=who.client, agent=who.agent)
         except LastAdmin as refused:
             return await _page(principal, accounts, policies, error=refused.message, status=409)
         return Redirect(f"{PEOPLE_PATH}?done=disabled", status_code=303)
 
-    @post("/{account_id:int}/reset-password", status_code=200)
+    @post("/{account:str}/reset-password", status_code=200)
     async def reset_password(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         accounts: NamedDependency[StaffAccounts],
-        account_id: FromPath[int],
+        account: FromPath[str],
     ) -> Template:
         who = acting(request, principal)
+        account_id = account_number(account)
         password = await accounts.reset_password(
             account_id, actor=who.actor, client=who.client, agent=who.agent
         )
-        account = await find_account(account_id=account_id)
-        if account is None:  # pragma: no cover - just reset
-            raise ValidationFailed.on("account", "No such staff account.")
-        return _one_time(principal, account, password, new=False)
+        found = await find_account(account_id=account_id)
+        if found is None:  # pragma: no cover - just reset
+            raise NotFound("No such staff account.")
+        return _one_time(principal, found, password, new=False)
 
-    @post("/{account_id:int}/reset-second-factor", status_code=303)
+    @post("/{account:str}/reset-second-factor", status_code=303)
     async def reset_second_factor(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         accounts: NamedDependency[StaffAccounts],
-        account_id: FromPath[int],
+        account: FromPath[str],
     ) -> Redirect:
         who = acting(request, principal)
+        account_id = account_number(account)
         await accounts.reset_second_factor(
             account_id, actor=who.actor, client=who.client, agent=who.agent
         )
         return Redirect(f"{PEOPLE_PATH}?done=second-factor", status_code=303)
+
+
+def account_number(text: str) -> int:
+    """The account id of a path (`/staff/people/{id}/…`); anything but digits is a 404, as
+    for an account that does not exist."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise NotFound("No such staff account.")
+    return int(text)
 
 
 def _one_time(principal: StaffPrincipal, account: Account, password: str, *, new: bool) -> Template:

@@ -167,12 +167,15 @@ async def test_the_last_admin_cannot_be_disabled(
     assert "This is the only active admin account" in refused.text
     assert (await client.get("/staff/people", headers=HTML)).status_code == 200
     assert await audited("staff.account_disabled") == []
-    # With a second admin, the first may go.
+    # With a second admin, one of the two may go; then the first is the last again.
     other = await create_staff(Role.ADMIN)
     done = await post_form(client, f"/staff/people/{other.account_id}/disable", {}, token)
     assert done.status_code == 303
     refused_again = await post_form(client, f"/staff/people/{admin.account_id}/disable", {}, token)
     assert refused_again.status_code == 409
+    for missing in ("999999", "abc"):
+        gone = await post_form(client, f"/staff/people/{missing}/disable", {}, token)
+        assert gone.status_code == 404
 
 
 async def test_a_password_reset_shows_a_new_one_time_password_and_ends_sessions(
