@@ -137,6 +137,8 @@ async def test_a_new_refund_window_is_on_the_public_api_and_pages_at_once(
     assert types["paid"]["price"] == {"amount": 15000, "currency": "cad"}
     directory = await client.get("/", headers=HTML)
     assert "cancel at least 72 hours before and the deposit is refunded" in directory.text
+    therapist_page = await client.get("/therapists/ana", headers=HTML)
+    assert "cancel at least 72 hours before" in therapist_page.text
     times = await client.get("/times", params={"type": "paid"}, headers=HTML)
     assert "cancel at least 72 hours before" in times.text
     (event,) = await AuditEvent.select().where(AuditEvent.action == "consultation_type.changed")
