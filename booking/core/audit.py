@@ -53,6 +53,8 @@ class AuditAction(StrEnum):
     STAFF_ACCOUNT_CREATED = "staff.account_created"
     STAFF_ACCOUNT_DISABLED = "staff.account_disabled"
     STAFF_ACCOUNT_RESET = "staff.account_reset"
+    STAFF_PASSWORD_RESET = "staff.password_reset"
+    STAFF_SECOND_FACTOR_RESET = "staff.second_factor_reset"
     # The therapist's workspace: reads of intake data, changes of hours and preferences.
     INTAKE_LISTED = "intake.listed"
     INTAKE_VIEWED = "intake.viewed"

@@ -31,6 +31,9 @@ class LockSpace(IntEnum):
 
     THERAPIST = 1
     BOOKING_LIMIT = 8
+    # Changes of who may administer (disabling an admin): one at a time, so two admins
+    # disabling each other cannot leave none.
+    STAFF_ADMINS = 20
 
 
 class Capabilities:

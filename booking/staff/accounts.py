@@ -6,6 +6,7 @@ transaction; the sessions a change ends are ended after it commits.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from booking.bookings.validation import person_name_problem
 from booking.core import audit
 from booking.core.audit import Actor, AuditAction
-from booking.core.db import write_transaction
+from booking.core.db import LockSpace, lock, write_transaction
 from booking.core.errors import NotFound, ServiceError, ValidationFailed
 from booking.core.timezones import Clock
 from booking.scheduling.tables import Therapist
@@ -28,6 +29,24 @@ from booking.staff.tables import StaffAccount, StaffRecoveryCode
 class AccountConflict(ServiceError):
     status_code = 409
     code = "conflict"
+
+
+class LastAdmin(ServiceError):
+    """Disabling this account would leave no active admin."""
+
+    status_code = 409
+    code = "last_admin"
+
+
+SECOND_FACTOR_CLEARED: dict[Any, Any] = {
+    StaffAccount.totp_secret: "",
+    StaffAccount.totp_pending: "",
+}
+LOCK_LIFTED: dict[Any, Any] = {
+    StaffAccount.failed_attempts: 0,
+    StaffAccount.locks: 0,
+    StaffAccount.locked_until: None,
+}
 
 
 def normal_email(email: str) -> str:
@@ -217,8 +236,12 @@ class StaffAccounts:
             agent=agent,
         )
 
-    async def disable(self, account_id: int, *, actor: Actor, client: str = "") -> None:
-        """The account can no longer sign in, and its sessions end now."""
+    async def disable(
+        self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
+    ) -> None:
+        """The account can no longer sign in, and its sessions end now. The last active
+        admin's account is refused (`LastAdmin`): the practice would have nobody left to
+        administer it."""
         await _existing(account_id)
         await self._change(
             account_id,
@@ -226,9 +249,13 @@ class StaffAccounts:
             AuditAction.STAFF_ACCOUNT_DISABLED,
             actor=actor,
             client=client,
+            agent=agent,
+            check=_not_the_last_admin,
         )
 
-    async def reset(self, account_id: int, *, actor: Actor, client: str = "") -> str:
+    async def reset(
+        self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
+    ) -> str:
         """A new one-time password (returned, to hand over once); the second factor and the
         recovery codes are cleared, the lock lifted, and every session ends."""
         await _existing(account_id)
@@ -239,18 +266,55 @@ class StaffAccounts:
             {
                 StaffAccount.password_hash: password_hash,
                 StaffAccount.must_change_password: True,
-                StaffAccount.totp_secret: "",
-                StaffAccount.totp_pending: "",
-                StaffAccount.failed_attempts: 0,
-                StaffAccount.locks: 0,
-                StaffAccount.locked_until: None,
+                **SECOND_FACTOR_CLEARED,
+                **LOCK_LIFTED,
             },
             AuditAction.STAFF_ACCOUNT_RESET,
             actor=actor,
             client=client,
+            agent=agent,
             recovery_codes_cleared=True,
         )
         return password
+
+    async def reset_password(
+        self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
+    ) -> str:
+        """A new one-time password (returned, to hand over once, to be changed at the next
+        sign-in); the lock is lifted and every session ends. The second factor stays."""
+        await _existing(account_id)
+        password = one_time_password()
+        password_hash = await asyncio.to_thread(hash_password, password)
+        await self._change(
+            account_id,
+            {
+                StaffAccount.password_hash: password_hash,
+                StaffAccount.must_change_password: True,
+                **LOCK_LIFTED,
+            },
+            AuditAction.STAFF_PASSWORD_RESET,
+            actor=actor,
+            client=client,
+            agent=agent,
+        )
+        return password
+
+    async def reset_second_factor(
+        self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
+    ) -> None:
+        """The authenticator app and the recovery codes are forgotten (a lost phone), and
+        every session ends; the password stays. An account that needs the second factor is
+        sent to enrol a new one at its next sign-in."""
+        await _existing(account_id)
+        await self._change(
+            account_id,
+            dict(SECOND_FACTOR_CLEARED),
+            AuditAction.STAFF_SECOND_FACTOR_RESET,
+            actor=actor,
+            client=client,
+            agent=agent,
+            recovery_codes_cleared=True,
+        )
 
     async def _change(
         self,
@@ -262,11 +326,15 @@ class StaffAccounts:
         client: str = "",
         agent: str = "",
         recovery_codes_cleared: bool = False,
+        check: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         """One change of an account's secrets or state: written with its audit row in one
-        transaction, then every session of the account ends (none outlives the change)."""
+        transaction (after `check`, which may refuse it, in the same transaction), then every
+        session of the account ends (none outlives the change)."""
         now = self.clock()
         async with write_transaction():
+            if check is not None:
+                await check(account_id)
             await StaffAccount.update(values).where(StaffAccount.id == account_id)
             if recovery_codes_cleared:
                 await StaffRecoveryCode.delete().where(StaffRecoveryCode.account == account_id)
@@ -288,6 +356,18 @@ async def account_by_email(email: str) -> Account:
     if account is None:
         raise NotFound("No staff account has that email.")
     return account
+
+
+async def _not_the_last_admin(account_id: int) -> None:
+    """Refuses (LastAdmin) when `account_id` is the only active admin. Under the admins'
+    lock, so two admins disabling each other at once cannot both pass."""
+    await lock(LockSpace.STAFF_ADMINS, 0)
+    active_admins = StaffAccount.select(StaffAccount.id).where(
+        (StaffAccount.role == Role.ADMIN.value) & (StaffAccount.disabled.eq(False))
+    )
+    ids = {row["id"] for row in await active_admins}
+    if ids == {account_id}:
+        raise LastAdmin("This is the only active admin account: add or enable another admin first.")
 
 
 async def _existing(account_id: int) -> Account:

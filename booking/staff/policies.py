@@ -10,6 +10,8 @@ next request on: nothing is cached between them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,9 +86,95 @@ TYPE_RANGES: dict[str, tuple[int, int, str]] = {
 }
 
 
+_AMOUNT = re.compile(r"(\d{1,9})(?:[.,](\d{2}))?")
+
+
+def type_change_from_text(
+    values: Mapping[str, Sequence[str]],
+) -> tuple[TypeChange, list[FieldError]]:
+    """A consultation type's form as posted (text; amounts in major units such as `150` or
+    `150.00`; an empty daily cap or amount: none; `modes` repeated; `active=1`) as a
+    `TypeChange`, and the fields that are not numbers, for `update_type` to name with the
+    problems it finds itself."""
+    problems: list[FieldError] = []
+
+    def text(name: str) -> str:
+        given = values.get(name)
+        return given[0] if given else ""
+
+    def whole(name: str) -> int | None:
+        typed = text(name).strip()
+        if typed.isascii() and typed.isdigit():
+            return int(typed)
+        problems.append(FieldError(name, "Give a whole number."))
+        return None
+
+    def amount(name: str) -> int | None:
+        typed = text(name).strip().lstrip("$€£").strip()
+        if not typed:
+            return 0
+        found = _AMOUNT.fullmatch(typed)
+        if found is None:
+            problems.append(FieldError(name, "Give an amount such as 150 or 150.00."))
+            return None
+        return int(found.group(1)) * 100 + int(found.group(2) or 0)
+
+    capped = bool(text("daily_cap").strip())
+    change = TypeChange(
+        name=text("name"),
+        description=text("description"),
+        duration_minutes=whole("duration_minutes"),
+        slot_interval_minutes=whole("slot_interval_minutes"),
+        buffer_after_minutes=whole("buffer_after_minutes"),
+        min_notice_minutes=whole("min_notice_minutes"),
+        horizon_days=whole("horizon_days"),
+        daily_cap=whole("daily_cap") if capped else None,
+        clear_daily_cap=not capped,
+        currency=text("currency"),
+        price_amount=amount("price_amount"),
+        deposit_amount=amount("deposit_amount"),
+        refund_window_hours=whole("refund_window_hours"),
+        reschedule_cutoff_hours=whole("reschedule_cutoff_hours"),
+        payment_hold_minutes=whole("payment_hold_minutes"),
+        modes=tuple(values.get("modes", ())),
+        active=text("active") == "1",
+    )
+    return change, problems
+
+
 class PolicyService:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+
+    async def therapists(self, principal: StaffPrincipal) -> list[TherapistRecord]:
+        """Every therapist (listed in the directory or not), in the directory's order."""
+        require_admin(principal)
+        rows = await Therapist.select(*THERAPIST_COLUMNS).order_by(
+            Therapist.position, Therapist.name
+        )
+        return [TherapistRecord.from_row(row) for row in rows]
+
+    async def therapist(self, principal: StaffPrincipal, slug: str) -> TherapistRecord:
+        require_admin(principal)
+        row = await Therapist.select(*THERAPIST_COLUMNS).where(Therapist.slug == slug).first()
+        if row is None:
+            raise NotFound(f"No therapist '{slug}'.")
+        return TherapistRecord.from_row(row)
+
+    async def types(self, principal: StaffPrincipal) -> list[ConsultationTypeRecord]:
+        """Every consultation type, offered or not."""
+        require_admin(principal)
+        rows = await ConsultationType.select().order_by(ConsultationType.name)
+        return [ConsultationTypeRecord.from_row(row) for row in rows]
+
+    async def consultation_type(
+        self, principal: StaffPrincipal, slug: str
+    ) -> ConsultationTypeRecord:
+        require_admin(principal)
+        row = await ConsultationType.select().where(ConsultationType.slug == slug).first()
+        if row is None:
+            raise NotFound(f"No consultation type '{slug}'.")
+        return ConsultationTypeRecord.from_row(row)
 
     async def update_profile(
         self,
@@ -125,16 +213,18 @@ class PolicyService:
         slug: str,
         change: TypeChange,
         origin: Origin = Origin(),  # noqa: B008
+        problems: Sequence[FieldError] = (),
     ) -> ConsultationTypeRecord:
         """Save `change` to consultation type `slug`; the result is checked whole (a deposit
-        above the price is refused whichever of the two changed); audited."""
+        above the price is refused whichever of the two changed); audited. `problems` found
+        before (a form's text that is no number) are named with the rest, and nothing saved."""
         require_admin(principal)
         async with write_transaction():
             now = self.clock()
             row = await ConsultationType.select().where(ConsultationType.slug == slug).first()
             if row is None:
                 raise NotFound(f"No consultation type '{slug}'.")
-            values = _type_values(change, row)
+            values = _type_values(change, row, list(problems))
             changed = _changed(row, values)
             if changed:
                 await ConsultationType.update(
@@ -180,8 +270,9 @@ def _profile_values(change: ProfileChange) -> dict[str, Any]:
     return values
 
 
-def _type_values(change: TypeChange, row: dict[str, Any]) -> dict[str, Any]:
-    problems: list[FieldError] = []
+def _type_values(
+    change: TypeChange, row: dict[str, Any], problems: list[FieldError]
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if change.name is not None:
         values["name"] = _text(change.name, "name", 200, problems, required=True)

@@ -40,6 +40,8 @@ from booking.staff.feed import WorkspaceFeed
 from booking.staff.home import WorkspaceHome
 from booking.staff.hours import WorkspaceHours
 from booking.staff.passwords import warm_up
+from booking.staff.policies import PolicyService
+from booking.staff.reports import ReportService
 from booking.staff.sessions import Sessions, session_store
 from booking.staff.sign_in import SignIn
 from booking.staff.two_factor import TwoFactor
@@ -128,6 +130,9 @@ def create_app(
     workspace_home = WorkspaceHome(clock)
     consultation_page = ConsultationPage(keyring, ConsultationOutcomes(clock, announcer), clock)
     workspace_feed = WorkspaceFeed(feeds, clock)
+    # The admin's people, policies and reports pages.
+    policies = PolicyService(clock)
+    reports = ReportService(settings.practice_timezone, clock)
     warm_up()
 
     return Litestar(
@@ -153,6 +158,8 @@ def create_app(
                 lambda: consultation_page, use_cache=True, sync_to_thread=False
             ),
             "workspace_feed": Provide(lambda: workspace_feed, use_cache=True, sync_to_thread=False),
+            "policies": Provide(lambda: policies, use_cache=True, sync_to_thread=False),
+            "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
         },
         middleware=[RequestObservation(settings), WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -38,12 +38,15 @@ from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
+from booking.web.people_pages import PeoplePages
+from booking.web.policy_pages import PolicyPages
 from booking.web.public_api import (
     AvailabilityController,
     DirectoryController,
     QuestionnaireController,
 )
 from booking.web.public_pages import PublicPages
+from booking.web.report_pages import ReportPages
 from booking.web.staff_account import AccountPages
 from booking.web.staff_auth import (
     STAFF_REDIRECTS,
@@ -64,6 +67,9 @@ STAFF_CONTROLLERS: list[ControllerRouterHandler] = [
     AccountPages,
     WorkspacePages,
     HoursPages,
+    PeoplePages,
+    PolicyPages,
+    ReportPages,
 ]
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Reload the page and try again."
