@@ -61,6 +61,21 @@ class TooEarly(ServiceError):
     code = "too_early"
 
 
+class BadSignature(ServiceError):
+    """A webhook request that does not carry a valid, recent signature: nothing is done."""
+
+    status_code = 400
+    code = "bad_signature"
+
+
+class Busy(ServiceError):
+    """The row a request must change is locked by another for too long: try again soon (a
+    webhook's sender retries on a 5xx)."""
+
+    status_code = 503
+    code = "busy"
+
+
 class BookingLimitReached(ServiceError):
     """A couple or a connection already holds as many bookings as the practice allows."""
 
