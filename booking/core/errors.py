@@ -68,12 +68,13 @@ class BadSignature(ServiceError):
     code = "bad_signature"
 
 
-class Busy(ServiceError):
-    """The row a request must change is locked by another for too long: try again soon (a
-    webhook's sender retries on a 5xx)."""
+class TryAgainLater(ServiceError):
+    """The request cannot be done now but will be soon: a row it must change stayed locked too
+    long, or a provider it must ask did not answer. Nothing was changed (a webhook's sender
+    retries on a 5xx)."""
 
     status_code = 503
-    code = "busy"
+    code = "try_again_later"
 
 
 class BookingLimitReached(ServiceError):
