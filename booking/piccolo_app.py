@@ -21,6 +21,7 @@ from booking.core.db import APP_NAME, LeanSQLiteEngine, bind, prepare_sqlite
 from booking.core.ratelimit import RateLimitHit
 from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
+from booking.payments.tables import Payment
 from booking.payments.money_tables import PaymentRefund, StripeEvent
 from booking.scheduling.tables import (
     BusyInterval,
@@ -59,6 +60,7 @@ TABLES = [
     StaffSession,
     StaffSignInFailure,
     ReviewNote,
+    Payment,
     StripeEvent,
     PaymentRefund,
 ]

@@ -14,7 +14,7 @@ from booking.bookings.changes import ChangeMessages, slot_taken
 from booking.bookings.contexts import cancel_reason_context
 from booking.bookings.create import reminder_lead
 from booking.bookings.holds import expire_overdue_holds
-from booking.bookings.ports import Announcer, CalendarFiles, Deposits
+from booking.bookings.ports import Announcer, CalendarFiles, Deposits, PaymentRecords
 from booking.bookings.records import BOOKING_COLUMNS, BookingRecord, load_booking, load_partners
 from booking.bookings.schemas import BookingView, Cancelled, PartnerStatus
 from booking.bookings.statuses import BookingStatus
@@ -43,8 +43,8 @@ class BookingManagement:
     """What both partners do through the manage link; owns those changes' transactions.
 
     The outbox queues what a change sends (`announcer`); notifications build the calendar
-    file (`calendars`); payments decide what a cancellation does with a deposit (`deposits`;
-    None: no booking has one).
+    file (`calendars`); payments tell a deposit's state (`payments`) and decide what a
+    cancellation does with it (`deposits`; None: no booking has one).
     """
 
     def __init__(
@@ -56,9 +56,11 @@ class BookingManagement:
         *,
         announcer: Announcer,
         calendars: CalendarFiles,
+        payments: PaymentRecords | None = None,
         deposits: Deposits | None = None,
     ) -> None:
         self.keyring = keyring
+        self.payments = payments
         self.deposits = deposits
         self.clock = clock
         self.availability = availability
@@ -249,6 +251,7 @@ class BookingManagement:
             hold_expires_at=rfc3339(booking.hold_expires_at)
             if status == BookingStatus.PENDING_PAYMENT and booking.hold_expires_at
             else None,
+            payment=await self.payments.summary(booking.id) if self.payments else None,
         )
 
 

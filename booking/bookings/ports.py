@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from booking.bookings.schemas import PaymentSummary
 from booking.bookings.statuses import MessageKind, Recipient
 from booking.core.errors import FieldError
 from booking.scheduling.schemas import Money
@@ -109,6 +110,14 @@ class Announcer(Protocol):
 class CalendarFiles(Protocol):
     async def booking_file(self, booking_id: int) -> bytes:
         """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""
+        ...
+
+
+class PaymentRecords(Protocol):
+    """A booking's deposit as the manage view shows it (implemented in booking.payments)."""
+
+    async def summary(self, booking_id: int) -> PaymentSummary | None:
+        """The deposit's status and amounts; None for a booking without one."""
         ...
 
 

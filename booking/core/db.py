@@ -31,6 +31,8 @@ class LockSpace(IntEnum):
 
     THERAPIST = 1
     BOOKING_LIMIT = 8
+    # A booking's payment (key: the booking id): one charge at a time per booking.
+    PAYMENT = 16
 
 
 class Capabilities:

@@ -92,3 +92,24 @@ class PayloadTooLarge(ServiceError):
 class RateLimited(ServiceError):
     status_code = 429
     code = "rate_limited"
+
+
+class AlreadyPaid(ServiceError):
+    """The booking's deposit is paid: nothing more to charge."""
+
+    status_code = 409
+    code = "already_paid"
+
+
+class NotBookableOnline(ServiceError):
+    """A type with a deposit while the service takes no online payment (no Stripe keys)."""
+
+    status_code = 409
+    code = "not_bookable_online"
+
+
+class PaymentsUnavailable(ServiceError):
+    """The payment provider could not be reached: nothing was charged, the hold stays."""
+
+    status_code = 503
+    code = "payments_unavailable"

@@ -31,6 +31,8 @@ from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_ou
 from booking.intake.services import PartnerIntakeService
 from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
+from booking.payments.records import DepositRecords
+from booking.payments.service import PaymentService, make_gateway
 from booking.piccolo_app import use_engine
 from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -115,7 +117,16 @@ def create_app(
         announcer=announcer,
     )
     management = BookingManagement(
-        settings, keyring, clock, availability, announcer=announcer, calendars=feeds
+        settings,
+        keyring,
+        clock,
+        availability,
+        announcer=announcer,
+        calendars=feeds,
+        payments=DepositRecords(),
+    )
+    payments = PaymentService(
+        settings, clock, make_gateway(settings), management, announcer=announcer
     )
     intake = PartnerIntakeService(keyring, clock, support, announcer)
     sign_in = SignIn(settings, keyring, clock)
@@ -137,6 +148,7 @@ def create_app(
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
             "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
             "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
+            "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
             "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
             # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
             # for that dependency and turns its validation error into a 500.

@@ -38,6 +38,7 @@ from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
+from booking.web.payments_api import PaymentController
 from booking.web.public_api import (
     AvailabilityController,
     DirectoryController,
@@ -83,7 +84,9 @@ def audience_routers(static: Path, settings: Settings) -> list[Router]:
             ],
             include_in_schema=False,
         ),
-        _router(PRIVATE_API, [BookingController, IntakeController, FeedController]),
+        _router(
+            PRIVATE_API, [BookingController, PaymentController, IntakeController, FeedController]
+        ),
         # A service's refusal on a private page is always the calm page: the person followed
         # a link or filled in a form, whatever their browser asked for.
         _router(
