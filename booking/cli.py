@@ -211,6 +211,34 @@ def outbox_redrive(ids: tuple[int, ...], everything: bool) -> None:
 
 
 @main.group()
+def payments() -> None:
+    """Deposits at Stripe beside the local records."""
+
+
+@payments.command("reconcile")
+def payments_reconcile() -> None:
+    """Compare Stripe's payments and refunds with the records, repair what is safe (a missed
+    webhook), and list what needs a person; exits 1 when something does."""
+    from booking.core.timezones import utc_now
+    from booking.payments.assembly import payment_parts
+    from booking.payments.gateway import GatewayUnavailable
+    from booking.payments.reconcile import report_lines
+
+    reconciler = payment_parts(_settings(), utc_now).reconciler
+    if reconciler is None:
+        raise click.ClickException("This service takes no payments: no Stripe keys are set.")
+    try:
+        found = _run_with_database(reconciler.run)
+    except GatewayUnavailable as exc:
+        message = f"Stripe could not be reached ({exc}); nothing changed."
+        raise click.ClickException(message) from None
+    for line in report_lines(found, utc_now()):
+        click.echo(line)
+    if found.attention:
+        sys.exit(1)
+
+
+@main.group()
 def links() -> None:
     """A booking's manage and intake links."""
 

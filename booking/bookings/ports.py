@@ -5,7 +5,8 @@ answers and keeps the booker's version (`IntakeScreen`, `IntakeRecords`, impleme
 booking.intake.screen), the outbox queues what a change sends (`Announcer`, implemented in
 booking.notifications.announcer) and the calendar file comes from notifications too
 (`CalendarFiles`), and the payments domain says and does what a cancellation means for a
-deposit (`Deposits`, implemented in booking.payments.refunds). The application assembles them (booking.web.app.create_app, booking.cli).
+deposit (`Deposits`, implemented in booking.payments.refunds). The application assembles
+them (booking.web.app.create_app, booking.cli).
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ the service did not make) is a finding for a person: nothing is guessed.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +38,12 @@ from booking.payments.tables import Payment
 
 # How many of Stripe's most recent PaymentIntents one run compares.
 INTENTS_PER_RUN = 100
+# How often a worker reconciles (a missed webhook is repaired within this), and how soon it
+# tries again after a failed run.
+RECONCILE_EVERY_SECONDS = 600.0
+RETRY_AFTER_SECONDS = 60.0
+
+log = logging.getLogger("booking.payments")
 
 
 @dataclass
@@ -94,7 +103,9 @@ class Reconciler:
     async def _refunds(self, intent: IntentInfo, booking_id: int, found: Reconciliation) -> None:
         """Refunds at Stripe beside the decided ones: adopt one whose id was lost; report
         refunds the service never decided on."""
-        at_stripe = [r for r in await self.gateway.list_refunds(intent.id) if r.status in GIVING_BACK]
+        at_stripe = [
+            r for r in await self.gateway.list_refunds(intent.id) if r.status in GIVING_BACK
+        ]
         if not at_stripe:
             return
         known = await known_refund_ids(intent.id)
@@ -181,7 +192,28 @@ class Reconciler:
 
 def report_lines(found: Reconciliation, at: datetime) -> list[str]:
     """The run as the operator reads it."""
-    lines = [f"Compared {found.compared} payment intent(s) with the records at {at:%Y-%m-%d %H:%M} UTC."]
+    lines = [
+        f"Compared {found.compared} payment intent(s) with the records at {at:%Y-%m-%d %H:%M} UTC."
+    ]
     lines += [f"repaired: {line}" for line in found.repaired] or ["repaired: nothing"]
     lines += [f"needs a person: {line}" for line in found.attention] or ["needs a person: nothing"]
     return lines
+
+
+async def reconcile_forever(reconciler: Reconciler, stop: threading.Event) -> None:
+    """Reconcile every RECONCILE_EVERY_SECONDS until `stop` is set, the first time one
+    interval after start (the webhook settles most payments at once; every worker runs this,
+    and a run's repairs are idempotent, so two at once repair nothing twice)."""
+    wait = RECONCILE_EVERY_SECONDS
+    while not await asyncio.to_thread(stop.wait, wait):
+        try:
+            found = await reconciler.run()
+            wait = RECONCILE_EVERY_SECONDS
+        except Exception:  # Stripe or the database unreachable: the loop must go on
+            log.exception("reconciliation failed; trying again in %s s", RETRY_AFTER_SECONDS)
+            wait = RETRY_AFTER_SECONDS
+        else:
+            for line in found.repaired:
+                log.info("reconciliation repaired: %s", line)
+            for line in found.attention:
+                log.warning("reconciliation needs a person: %s", line)

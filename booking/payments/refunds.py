@@ -145,7 +145,7 @@ class PaymentWorkRunner:
             if row.kind is MessageKind.CANCEL_PAYMENT:
                 return await self.cancel_intent(row.booking_id, row.dedupe_key)
         except GatewayUnavailable as exc:
-            raise DeliveryError(f"Stripe unavailable: {exc}") from exc
+            raise DeliveryError(f"Stripe unavailable: {exc}", permanent=False) from exc
         raise DeliveryError(f"no payment work of kind {row.kind}", permanent=True)
 
     async def refund(self, key: str) -> str:
@@ -156,7 +156,9 @@ class PaymentWorkRunner:
         if row["stripe_refund_id"]:
             return str(row["stripe_refund_id"])
         intent_id = row["payment_intent"]
-        at_stripe = [r for r in await self.gateway.list_refunds(intent_id) if r.status in GIVING_BACK]
+        at_stripe = [
+            r for r in await self.gateway.list_refunds(intent_id) if r.status in GIVING_BACK
+        ]
         known = await known_refund_ids(intent_id)
         unknown = [r for r in at_stripe if r.id not in known]
         if unknown:

@@ -20,10 +20,11 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> stripe.E
     if not signature:
         raise BadSignature("The request carries no Stripe-Signature header.")
     try:
-        return stripe.Webhook.construct_event(
+        event: stripe.Event = stripe.Webhook.construct_event(
             payload, signature, secret, tolerance=TOLERANCE_SECONDS
         )
     except stripe.SignatureVerificationError:
         raise BadSignature("The request's signature is not valid or is too old.") from None
     except ValueError:
         raise BadSignature("The request body is not a Stripe event.") from None
+    return event

@@ -68,4 +68,3 @@ class PaymentWebhook:
         )
         log.info("stripe event %s (%s): %s", event.id, event.type, effect)
         return effect
-

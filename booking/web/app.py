@@ -32,7 +32,9 @@ from booking.intake.services import PartnerIntakeService
 from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.payments.records import DepositRecords
+from booking.payments.refunds import Refunds
 from booking.payments.service import PaymentService, make_gateway
+from booking.payments.webhook import PaymentWebhook
 from booking.piccolo_app import use_engine
 from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -116,6 +118,8 @@ def create_app(
         records=AnswerRecords(keyring),
         announcer=announcer,
     )
+    # What cancellations and late payments do with deposits (booking.payments.refunds).
+    refunds = Refunds()
     management = BookingManagement(
         settings,
         keyring,
@@ -124,10 +128,13 @@ def create_app(
         announcer=announcer,
         calendars=feeds,
         payments=DepositRecords(),
+        deposits=refunds,
     )
+    gateway = make_gateway(settings)
     payments = PaymentService(
-        settings, clock, make_gateway(settings), management, announcer=announcer
+        settings, clock, gateway, management, announcer=announcer, late=refunds
     )
+    payment_webhook = PaymentWebhook(settings.stripe_webhook_secret or "", gateway, payments, clock)
     intake = PartnerIntakeService(keyring, clock, support, announcer)
     sign_in = SignIn(settings, keyring, clock)
     staff = StaffAuth(settings, sessions, sign_in)
@@ -149,6 +156,9 @@ def create_app(
             "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
             "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
             "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
+            "payment_webhook": Provide(
+                lambda: payment_webhook, use_cache=True, sync_to_thread=False
+            ),
             "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
             # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
             # for that dependency and turns its validation error into a 500.

@@ -38,6 +38,7 @@ from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
+from booking.web.payment_webhook import PaymentWebhookController
 from booking.web.payments_api import PaymentController
 from booking.web.public_api import (
     AvailabilityController,
@@ -75,7 +76,17 @@ def audience_routers(static: Path, settings: Settings) -> list[Router]:
     """The routers of every audience but the OpenAPI document's (see `schema_router`), with the
     static files under /static among the public pages."""
     return [
-        _router(PUBLIC_API, [DirectoryController, AvailabilityController, QuestionnaireController]),
+        # Stripe's webhook is public (its signature is the gate) and never throttled: Stripe
+        # retries what a limit would refuse.
+        _router(
+            PUBLIC_API,
+            [
+                DirectoryController,
+                AvailabilityController,
+                QuestionnaireController,
+                PaymentWebhookController,
+            ],
+        ),
         _router(
             PUBLIC_PAGES,
             [

@@ -91,7 +91,7 @@ def start_receiver(emulator: StripeEmulator) -> EventReceiver:
     receiver: EventReceiver
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.arrived:
                 receiver.caught.append(Caught(body, dict(self.headers.items())))
