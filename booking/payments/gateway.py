@@ -295,7 +295,11 @@ class StripeGateway:
         return found
 
 
-class _NoSuchObject(Exception):
+class NotAtStripe(Exception):
+    """Stripe has no object of the id asked for."""
+
+
+class _NoSuchObject(NotAtStripe):
     pass
 
 

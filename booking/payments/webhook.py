@@ -12,7 +12,7 @@ import logging
 
 from booking.core.errors import TryAgainLater
 from booking.core.timezones import Clock
-from booking.payments.gateway import GatewayUnavailable, PaymentGateway
+from booking.payments.gateway import GatewayUnavailable, NotAtStripe, PaymentGateway
 from booking.payments.service import PaymentService
 from booking.payments.settle import seen_event, settle_intent
 from booking.payments.signatures import verify_event
@@ -50,7 +50,7 @@ class PaymentWebhook:
         event = verify_event(payload, signature, self.secret)
         if event.type not in HANDLED:
             return "ignored"
-        intent_id = str(event.data.object.get("id", ""))
+        intent_id = str(getattr(event.data.object, "id", "") or "")
         if not intent_id.startswith("pi_"):
             return "ignored"
         if await seen_event(event.id):
@@ -60,6 +60,9 @@ class PaymentWebhook:
         # Never the payload's word: the intent as Stripe has it now.
         try:
             intent = await self.gateway.retrieve_payment_intent(intent_id)
+        except NotAtStripe:
+            # Signed with our secret, yet Stripe has no such intent: nothing to act on.
+            return "unknown_intent"
         except GatewayUnavailable as exc:
             log.warning("stripe event %s: the intent could not be re-read: %s", event.id, exc)
             raise TryAgainLater("The payment provider could not be asked; try again.") from exc
