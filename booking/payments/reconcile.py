@@ -38,10 +38,11 @@ from booking.payments.tables import Payment
 
 # How many of Stripe's most recent PaymentIntents one run compares.
 INTENTS_PER_RUN = 100
-# How often a worker reconciles (a missed webhook is repaired within this), and how soon it
-# tries again after a failed run.
-RECONCILE_EVERY_SECONDS = 600.0
-RETRY_AFTER_SECONDS = 60.0
+# How often a worker cancels lapsed holds' intents, and how many of those passes make one
+# full reconciliation (a missed webhook is repaired within that); a failed pass is retried at
+# the next.
+LAPSED_HOLDS_EVERY_SECONDS = 60.0
+PASSES_PER_RECONCILIATION = 10
 
 log = logging.getLogger("booking.payments")
 
@@ -73,7 +74,7 @@ class Reconciler:
             found.compared += 1
             await self._intent(intent, found)
         await self._local_payments(seen, found)
-        await self._lapsed_holds(found)
+        found.repaired += await self.lapsed_holds()
         await self._stuck_refunds(found)
         return found
 
@@ -147,8 +148,10 @@ class Reconciler:
                     f"{intent.status}"
                 )
 
-    async def _lapsed_holds(self, found: Reconciliation) -> None:
-        """Holds that ended unpaid while their intent could still charge: cancel the intent."""
+    async def lapsed_holds(self) -> list[str]:
+        """Holds that ended unpaid while their intent could still charge: queue the intent's
+        cancellation (once); what was queued, a line each."""
+        queued: list[str] = []
         now = self.clock()
         rows = await Payment.select(
             Payment.booking, Payment.booking.reference.as_alias("reference")
@@ -169,9 +172,8 @@ class Reconciler:
                 if payment is not None and await queue_intent_cancellation(
                     row["booking"], row["reference"], payment, now
                 ):
-                    found.repaired.append(
-                        f"{row['reference']}: hold ended unpaid, its payment cancelled"
-                    )
+                    queued.append(f"{row['reference']}: hold ended unpaid, its payment cancelled")
+        return queued
 
     async def _stuck_refunds(self, found: Reconciliation) -> None:
         """Decided refunds whose outbox row gave up."""
@@ -201,19 +203,21 @@ def report_lines(found: Reconciliation, at: datetime) -> list[str]:
 
 
 async def reconcile_forever(reconciler: Reconciler, stop: threading.Event) -> None:
-    """Reconcile every RECONCILE_EVERY_SECONDS until `stop` is set, the first time one
-    interval after start (the webhook settles most payments at once; every worker runs this,
-    and a run's repairs are idempotent, so two at once repair nothing twice)."""
-    wait = RECONCILE_EVERY_SECONDS
-    while not await asyncio.to_thread(stop.wait, wait):
+    """Until `stop` is set: every minute cancel lapsed holds' intents, every tenth minute
+    reconcile in full (the first pass one interval after start: the webhook settles most
+    payments at once). Every worker runs it; the repairs are idempotent."""
+    passes = 0
+    while not await asyncio.to_thread(stop.wait, LAPSED_HOLDS_EVERY_SECONDS):
+        passes += 1
         try:
-            found = await reconciler.run()
-            wait = RECONCILE_EVERY_SECONDS
+            if passes % PASSES_PER_RECONCILIATION:
+                found = Reconciliation(repaired=await reconciler.lapsed_holds())
+            else:
+                found = await reconciler.run()
         except Exception:  # Stripe or the database unreachable: the loop must go on
-            log.exception("reconciliation failed; trying again in %s s", RETRY_AFTER_SECONDS)
-            wait = RETRY_AFTER_SECONDS
-        else:
-            for line in found.repaired:
-                log.info("reconciliation repaired: %s", line)
-            for line in found.attention:
-                log.warning("reconciliation needs a person: %s", line)
+            log.exception("reconciliation failed; trying again at the next pass")
+            continue
+        for line in found.repaired:
+            log.info("reconciliation repaired: %s", line)
+        for line in found.attention:
+            log.warning("reconciliation needs a person: %s", line)

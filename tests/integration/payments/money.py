@@ -109,7 +109,9 @@ async def booking_status(reference: str) -> str:
 async def payment_row(reference: str) -> dict[str, Any]:
     row = (
         await Payment.select()
-        .where(Payment.booking.is_in(Booking.select(Booking.id).where(Booking.reference == reference)))
+        .where(
+            Payment.booking.is_in(Booking.select(Booking.id).where(Booking.reference == reference))
+        )
         .first()
     )
     assert row is not None
