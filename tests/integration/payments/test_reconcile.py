@@ -57,9 +57,7 @@ def stripe_emulator(module_emulator: StripeEmulator) -> StripeEmulator:
     return module_emulator
 
 
-def reconcile(
-    database: Database, emulator: StripeEmulator, data_dir: Path
-) -> subprocess.CompletedProcess[str]:
+def reconcile(database: Database, emulator: StripeEmulator) -> subprocess.CompletedProcess[str]:
     """`booking payments reconcile` as the operator runs it, on the test's database."""
     environment = {**os.environ, **emulator.environment()}
     if database.url is None:
@@ -80,13 +78,11 @@ def reconcile(
     )
 
 
-async def run_cli(database: Database, emulator: StripeEmulator, tmp_path: Path) -> Any:
-    return await asyncio.to_thread(reconcile, database, emulator, tmp_path)
+async def run_cli(database: Database, emulator: StripeEmulator) -> Any:
+    return await asyncio.to_thread(reconcile, database, emulator)
 
 
-async def test_reconcile_confirms_a_missed_payment_once(
-    paying: Paying, database: Database, tmp_path: Path
-) -> None:
+async def test_reconcile_confirms_a_missed_payment_once(paying: Paying, database: Database) -> None:
     from tests.integration.practice import make_practice
 
     await make_practice()
@@ -95,8 +91,8 @@ async def test_reconcile_confirms_a_missed_payment_once(
     await charge_unseen(paying, held)
 
     # When the operator reconciles, twice
-    first = await run_cli(database, paying.emulator, tmp_path)
-    second = await run_cli(database, paying.emulator, tmp_path)
+    first = await run_cli(database, paying.emulator)
+    second = await run_cli(database, paying.emulator)
 
     # Then the first run confirmed it and the second found nothing to do
     assert first.returncode == 0, first.stdout + first.stderr
@@ -110,7 +106,7 @@ async def test_reconcile_confirms_a_missed_payment_once(
 
 
 async def test_reconcile_records_a_refund_whose_answer_was_lost(
-    no_worker: Paying, database: Database, clock: FixedClock, tmp_path: Path
+    no_worker: Paying, database: Database, clock: FixedClock
 ) -> None:
     from tests.integration.practice import make_practice
 
@@ -122,7 +118,7 @@ async def test_reconcile_records_a_refund_whose_answer_was_lost(
     made = await asyncio.to_thread(refund_at_stripe, no_worker.emulator, intent, 5000)
 
     # When the operator reconciles
-    found = await run_cli(database, no_worker.emulator, tmp_path)
+    found = await run_cli(database, no_worker.emulator)
 
     # Then the refund is recorded, the payment shows it, and the queued work makes no other
     assert found.returncode == 0, found.stdout + found.stderr
@@ -139,7 +135,7 @@ async def test_reconcile_records_a_refund_whose_answer_was_lost(
 
 
 async def test_reconcile_lists_a_refund_the_service_never_made(
-    paying: Paying, database: Database, tmp_path: Path
+    paying: Paying, database: Database
 ) -> None:
     from tests.integration.practice import make_practice
 
@@ -150,7 +146,7 @@ async def test_reconcile_lists_a_refund_the_service_never_made(
     made = await asyncio.to_thread(refund_at_stripe, paying.emulator, intent, 2000)
 
     # When the operator reconciles
-    found = await run_cli(database, paying.emulator, tmp_path)
+    found = await run_cli(database, paying.emulator)
 
     # Then it is listed for a person, nothing changes, and the command says so by its status
     assert found.returncode == 1, found.stdout + found.stderr
