@@ -110,7 +110,9 @@ async def payment_row(reference: str) -> dict[str, Any]:
     row = (
         await Payment.select()
         .where(
-            Payment.booking.is_in(Booking.select(Booking.id).where(Booking.reference == reference))
+            Payment.booking.is_in(
+                Booking.select(Booking._meta.primary_key).where(Booking.reference == reference)
+            )
         )
         .first()
     )
@@ -122,7 +124,7 @@ async def refund_rows(reference: str) -> list[dict[str, Any]]:
     return list(
         await PaymentRefund.select().where(
             PaymentRefund.booking.is_in(
-                Booking.select(Booking.id).where(Booking.reference == reference)
+                Booking.select(Booking._meta.primary_key).where(Booking.reference == reference)
             )
         )
     )
@@ -147,7 +149,7 @@ async def outbox_rows(reference: str, kind: str) -> list[dict[str, Any]]:
         await OutboxMessage.select().where(
             (OutboxMessage.kind == kind)
             & OutboxMessage.booking.is_in(
-                Booking.select(Booking.id).where(Booking.reference == reference)
+                Booking.select(Booking._meta.primary_key).where(Booking.reference == reference)
             )
         )
     )

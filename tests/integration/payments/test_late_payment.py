@@ -102,7 +102,7 @@ async def test_a_lapsed_holds_open_payment_is_cancelled(
     assert found == [f"{held['reference']}: hold ended unpaid, its payment cancelled"]
 
     async def cancelled() -> bool:
-        return (await payment_row(held["reference"]))["status"] == "cancelled"
+        return bool((await payment_row(held["reference"]))["status"] == "cancelled")
 
     await eventually(cancelled)
     intent = (await payment_row(held["reference"]))["payment_intent_id"]
