@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess  # nosec B404 - starts our own development dependency, fixed arguments
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -97,7 +97,7 @@ def start_localstripe(port: int | None = None) -> LocalStripe:
     fills a pipe. Raises EmulatorUnavailable.
     """
     port = port or free_port()
-    process = subprocess.Popen(  # nosec B603 - fixed arguments
+    process = subprocess.Popen(
         [*localstripe_command(), "--from-scratch", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
