@@ -1,10 +1,11 @@
 """The Stripe emulator for tests: localstripe as a subprocess on a free port.
 
 `stripe_emulator` (session-scoped) starts `localstripe --from-scratch --port P`, waits until it
-says it is listening and answers, and stops it after the session. `stripe_settings` are the
-test settings pointed at it; `emulated_card` saves a card on a SetupIntent the way the
+says it is listening and answers, and stops it after the session. `StripeEmulator.settings` are
+the test settings pointed at it; `save_card` saves a card on a SetupIntent the way the
 emulator's Stripe.js does in a browser (`confirmCardSetup`, with its 3-D Secure step), and
-`authenticate_payment` does what its `confirmCardPayment` does.
+`authenticate_payment` does what its `confirmCardPayment` does. Started by the same code as
+`booking serve`'s emulator (booking.payments.emulator).
 
 Suites that use it add `pytest_plugins = ["tests.stripe_emulator"]` to their conftest (or
 import the fixtures).
@@ -13,27 +14,20 @@ import the fixtures).
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from booking.core.settings import Settings
-from tests.mailserver import free_port
+from booking.payments.emulator import LocalStripe, start_localstripe
 
 PUBLISHABLE_KEY = "pk_test_emulator"
 SECRET_KEY = "sk_test_emulator"
 WEBHOOK_SECRET = "whsec_emulator_tests"
-# Seconds the emulator may take to start listening.
-START_WITHIN = 30.0
 
 # Test cards (localstripe knows them as Stripe documents them).
 CARD_OK = "4242424242424242"
@@ -48,7 +42,8 @@ class StripeEmulator:
     """A running localstripe: its API base (also STRIPE_API_BASE) and its Stripe.js URL."""
 
     api_base: str
-    process: subprocess.Popen[bytes]
+    # None for an emulator this test did not start (`booking serve`'s own).
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def js_url(self) -> str:
@@ -142,58 +137,15 @@ class StripeEmulator:
         return [pi for pi in self.payment_intents(reference) if pi["status"] == "succeeded"]
 
 
-def localstripe_command() -> list[str]:
-    """`localstripe` beside this interpreter (the locked development dependency)."""
-    beside = Path(sys.executable).with_name("localstripe")
-    found = str(beside) if beside.exists() else shutil.which("localstripe")
-    if found is None:
-        raise RuntimeError("localstripe is not installed: run `make install`")
-    return [found]
-
-
-@dataclass
-class _Listening:
-    said: threading.Event = dataclasses.field(default_factory=threading.Event)
-    lines: list[str] = dataclasses.field(default_factory=list)
-
-
 def start_emulator(port: int | None = None) -> StripeEmulator:
     """Start localstripe on `port` (a free one by default) and return once it answers."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [*localstripe_command(), "--from-scratch", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    listening = _Listening()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.decode("utf-8", "replace")
-            if len(listening.lines) < 200:
-                listening.lines.append(line)
-            if "Running on" in line:
-                listening.said.set()
-        listening.said.set()  # the process ended: stop waiting
-
-    threading.Thread(target=read, daemon=True, name=f"localstripe-{port}").start()
-    if not listening.said.wait(START_WITHIN) or process.poll() is not None:
-        process.kill()
-        raise RuntimeError("localstripe did not start:\n" + "".join(listening.lines))
-    emulator = StripeEmulator(api_base=f"http://127.0.0.1:{port}", process=process)
-    httpx.get(emulator.js_url, timeout=10).raise_for_status()
-    return emulator
+    started = start_localstripe(port)
+    return StripeEmulator(api_base=started.api_base, process=started.process)
 
 
 def stop_emulator(emulator: StripeEmulator) -> None:
-    emulator.process.terminate()
-    try:
-        emulator.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        emulator.process.kill()
-        emulator.process.wait()
+    if emulator.process is not None:
+        LocalStripe(emulator.api_base, emulator.process).stop()
 
 
 @pytest.fixture(scope="session")

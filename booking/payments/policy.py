@@ -1,18 +1,29 @@
-"""The refund policy as pure functions: when cancelling still refunds the deposit, and how much.
+"""The deposit's refund policy: until when cancelling gives the deposit back, how much, and
+how the couple read it.
 
 A consultation type's refund window is `refund_window_hours` before the start (product.md:
-48 hours by default). Cancelling at or before that moment refunds the deposit in full;
-after it, the deposit is kept, as the couple agreed when they paid.
+48 hours by default). Cancelling at or before that moment refunds the deposit in full; after
+it, the deposit is kept, as the couple agreed when they paid.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from booking.scheduling.wording import clock, long_date
 
 
 def refund_deadline(starts_at: datetime, refund_window_hours: int) -> datetime:
-    """The last moment a cancellation refunds the deposit."""
+    """The last moment a cancellation refunds the deposit in full."""
     return starts_at - timedelta(hours=refund_window_hours)
+
+
+def refund_sentence(starts_at: datetime, refund_window_hours: int, tz: ZoneInfo) -> str:
+    """ "Cancel by Thursday 4 December, 3:00 p.m. for a full refund." in the couple's zone."""
+    deadline = refund_deadline(starts_at, refund_window_hours).astimezone(tz)
+    day = long_date(deadline.date()).rsplit(" ", 1)[0]  # without the year: it is near
+    return f"Cancel by {day}, {clock(deadline)} for a full refund of the deposit."
 
 
 def refund_on_cancel(

@@ -56,6 +56,7 @@ from booking.scheduling.records import (
     load_therapist,
 )
 from booking.scheduling.schemas import Money
+from booking.scheduling.tables import ConsultationType
 
 T = TypeVar("T")
 
@@ -135,6 +136,15 @@ class PaymentService:
         if self.gateway is None:
             raise NotBookableOnline(NOT_ONLINE)
         return self.gateway
+
+    async def refund_window_hours(self, type_slug: str) -> int:
+        """How long before the start a cancellation still refunds the deposit."""
+        row = (
+            await ConsultationType.select(ConsultationType.refund_window_hours)
+            .where(ConsultationType.slug == type_slug)
+            .first()
+        )
+        return int(row["refund_window_hours"]) if row else 0
 
     # -- the page ---------------------------------------------------------------------------
 

@@ -15,7 +15,10 @@ class PaymentController(Controller):
     path = "/api/v1/bookings/{manage_token:str}/payment"
     tags = ["payments"]
 
-    @get(summary="A held booking's deposit: amount, hold, and the card form's SetupIntent")
+    @get(
+        name="payment-api",
+        summary="A held booking's deposit: amount, hold, and the card form's SetupIntent",
+    )
     async def page(
         self, manage_token: FromPath[str], payments: NamedDependency[PaymentService]
     ) -> PaymentPageOut:

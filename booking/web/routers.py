@@ -38,6 +38,7 @@ from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
+from booking.web.payment_pages import PaymentPages
 from booking.web.payment_webhook import PaymentWebhookController
 from booking.web.payments_api import PaymentController
 from booking.web.public_api import (
@@ -102,7 +103,7 @@ def audience_routers(static: Path, settings: Settings) -> list[Router]:
         # a link or filled in a form, whatever their browser asked for.
         _router(
             PRIVATE_PAGES,
-            [BookingPages, ManagePages, IntakePages],
+            [BookingPages, ManagePages, PaymentPages, IntakePages],
             include_in_schema=False,
             exception_handlers=PAGE_ERRORS,
         ),

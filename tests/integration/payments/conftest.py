@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -16,6 +17,7 @@ from booking.core.settings import Settings
 from booking.web.app import create_app
 from tests.factories import booking_request
 from tests.fixtures.databases import Database
+from tests.integration.bookings.conftest import InFlight
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_10, manage_token
 from tests.mailserver import MailServer, Received, running_mail_server
@@ -92,3 +94,27 @@ async def paying(
     async with AsyncTestClient(app, base_url="http://testserver.local") as client:
         client.follow_redirects = False
         yield Paying(client, stripe_emulator, smtp, settings)
+
+
+@dataclass
+class ConcurrentPaying:
+    """Requests as tasks on the app itself, on the test's loop, so they truly interleave."""
+
+    http: httpx.AsyncClient
+    in_flight: InFlight
+    emulator: StripeEmulator
+
+
+@pytest.fixture
+async def concurrent_paying(
+    database: Database, clock: FixedClock, stripe_emulator: StripeEmulator, smtp: MailServer
+) -> AsyncIterator[ConcurrentPaying]:
+    app = create_app(paying_settings(stripe_emulator, smtp), database.engine, clock)
+    counted = InFlight(app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=counted), base_url="http://testserver.local"
+        ) as http,
+    ):
+        yield ConcurrentPaying(http, counted, stripe_emulator)
