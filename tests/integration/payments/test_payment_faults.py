@@ -4,6 +4,7 @@ one charge, one refund, and anything left over in front of the operator."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,9 +14,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from booking.bookings.statuses import MessageKind
+from booking.bookings.tables import Booking
+from booking.core.db import LeanSQLiteEngine, LockSpace, lock, write_transaction
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
+from booking.payments import settle
 from booking.payments.assembly import payment_parts
 from booking.payments.gateway import PaymentGateway, RefundInfo, StripeGateway
 from booking.payments.refunds import PaymentWorkRunner
@@ -183,3 +187,48 @@ async def test_a_refund_stripe_cannot_take_is_retried_then_shown_to_the_operator
     real = StripeGateway(SECRET_KEY, no_worker.emulator.api_base)
     assert await deliverer(no_worker, clock, real).deliver(job["id"]) == "sent"
     assert (await payment_row(held["reference"]))["status"] == "refunded"
+
+
+async def test_a_payment_locked_too_long_answers_503_and_the_retry_confirms(
+    paying: Paying, practice: Practice, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a paid intent whose booking's payment another request holds locked
+    held = await paying.hold()
+    intent = await charge_unseen(paying, held)
+    monkeypatch.setattr(settle, "LOCK_WAIT_SECONDS", 0.5)
+    if isinstance(database.engine, LeanSQLiteEngine):
+        # SQLite's writers wait the busy timeout: a short one, on fresh connections.
+        database.engine.connection_kwargs["timeout"] = 0.5
+        await database.engine.close_idle()
+    booking_id = (
+        await Booking.select(Booking._meta.primary_key)
+        .where(Booking.reference == held["reference"])
+        .first()
+    )
+    assert booking_id is not None
+    locked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_lock() -> None:
+        async with write_transaction():
+            await lock(LockSpace.PAYMENT, booking_id["id"])
+            locked.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold_the_lock())
+    await locked.wait()
+
+    # When Stripe's event arrives meanwhile
+    try:
+        busy = await post_event(paying, "payment_intent.succeeded", intent["id"], "evt_busy")
+    finally:
+        release.set()
+        await holder
+
+    # Then it is asked to come back, with nothing done or recorded
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["error"]["code"] == "try_again_later"
+    assert await booking_status(held["reference"]) == "pending_payment"
+
+    # And Stripe's retry of the same event confirms the booking
+    retried = await post_event(paying, "payment_intent.succeeded", intent["id"], "evt_busy")
+    assert retried.json()["effect"] == "confirmed"
