@@ -119,7 +119,12 @@ class BookingManagement:
             current = await _reload(booking_id)
             change = lifecycle.cancel(current.state, now)
             if change is None:
-                return Cancelled(status=BookingStatus.CANCELLED, refund=None)
+                earlier = (
+                    await self.deposits.cancellation_refund(booking_id)
+                    if self.deposits is not None
+                    else None
+                )
+                return Cancelled(status=BookingStatus.CANCELLED, refund=earlier)
             # In this transaction: the refund is queued exactly when the cancellation commits.
             refund = (
                 await self.deposits.cancelled(booking_id, current.reference, now)

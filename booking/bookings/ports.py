@@ -133,3 +133,7 @@ class Deposits(Protocol):
         """In the cancellation's transaction: queue the refund the policy gives, once; returns
         it, or None when the deposit is kept (or there is none)."""
         ...
+
+    async def cancellation_refund(self, booking_id: int) -> Money | None:
+        """The refund an earlier cancellation decided on, if any (cancelling again says it)."""
+        ...

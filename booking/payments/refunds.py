@@ -103,6 +103,14 @@ class Refunds:
             return None
         return await decide_refund(booking_id, reference, payment, CANCELLED, now)
 
+    async def cancellation_refund(self, booking_id: int) -> Money | None:
+        row = (
+            await PaymentRefund.select(PaymentRefund.amount, PaymentRefund.currency)
+            .where((PaymentRefund.booking == booking_id) & (PaymentRefund.cause == CANCELLED))
+            .first()
+        )
+        return None if row is None else Money(amount=row["amount"], currency=row["currency"])
+
     async def late_payment(
         self, payment: PaymentRecord, booking: BookingRecord, intent: IntentInfo, now: datetime
     ) -> None:
