@@ -121,6 +121,7 @@ async def test_a_free_booking_says_nothing_of_money(paying: Paying, practice: Pr
     created = await paying.client.post("/api/v1/bookings", json=booking_request(AT_10))
     assert created.status_code == 201, created.text
     held = created.json()
+    await paying.wait_for(2)  # the invitations, before a cancellation makes them obsolete
 
     view = (await paying.client.get(api(held))).json()
     answer = await paying.client.post(f"{api(held)}/cancel", json={})
