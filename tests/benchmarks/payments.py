@@ -196,7 +196,7 @@ def section(rows: list[tuple[str, str, str]]) -> str:
         "on SQLite that lock is the one writer of BEGIN IMMEDIATE, so the 50 run one after "
         "another while Stripe is called, on PostgreSQL only per booking. The emulator answers "
         "one request at a time and each pay makes two calls to it, so the 50 at once are "
-        "bounded by it (about 35 ms a call here), not by the database.",
+        "bounded by it, not by the database.",
     ]
     return "\n".join(lines) + "\n"
 
