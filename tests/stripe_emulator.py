@@ -121,13 +121,18 @@ class StripeEmulator:
     def payment_intents(self, reference: str | None = None) -> list[dict[str, Any]]:
         """Every PaymentIntent the emulator holds (for `reference` only, when given)."""
         found: list[dict[str, Any]] = []
-        answer = httpx.get(
-            f"{self.api_base}/v1/payment_intents",
-            params={"limit": "100"},
-            headers={"Authorization": f"Bearer {SECRET_KEY}"},
-            timeout=10,
-        ).json()
-        found.extend(answer.get("data", []))
+        params = {"limit": "100"}
+        while True:
+            answer = httpx.get(
+                f"{self.api_base}/v1/payment_intents",
+                params=params,
+                headers={"Authorization": f"Bearer {SECRET_KEY}"},
+                timeout=10,
+            ).json()
+            found.extend(answer.get("data", []))
+            if not answer.get("has_more") or not answer.get("data"):
+                break
+            params = {"limit": "100", "starting_after": answer["data"][-1]["id"]}
         if reference is None:
             return found
         return [pi for pi in found if (pi.get("metadata") or {}).get("reference") == reference]

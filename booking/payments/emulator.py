@@ -107,8 +107,7 @@ def start_localstripe(port: int | None = None) -> LocalStripe:
     listening = threading.Event()
 
     def read() -> None:
-        assert process.stdout is not None
-        for raw in process.stdout:
+        for raw in process.stdout or ():
             line = raw.decode("utf-8", "replace")
             if len(emulator.output) < 200:
                 emulator.output.append(line)

@@ -202,8 +202,7 @@ class PaymentService:
                     Payment.updated_at: now,
                 }
             ).where(Payment._meta.primary_key == payment.id)
-            found = await payment_of(booking.id)
-        assert found is not None
+            found = await _written(booking.id)
         return found
 
     # -- the charge -------------------------------------------------------------------------
@@ -288,8 +287,7 @@ class PaymentService:
                 await _mark_failed(payment, declined.message, now)
                 return await self._next_attempt(gateway, current, declined.message, now)
             await _store_intent(payment, intent.id, now)
-            stored = await payment_of(booking.id)
-            assert stored is not None
+            stored = await _written(booking.id)
             return await self._answer(stored, current, intent, now)
 
     async def _answer(
@@ -315,8 +313,7 @@ class PaymentService:
     ) -> _Charged:
         """After a failed charge: a fresh SetupIntent for another card (the attempt raised),
         while the hold lasts. In the caller's locked transaction."""
-        payment = await payment_of(booking.id)
-        assert payment is not None
+        payment = await _written(booking.id)
         if lifecycle.status_of(booking.state, now) is not BookingStatus.PENDING_PAYMENT:
             return _Charged("failed", message=message)
         attempt = payment.attempt + 1
@@ -490,8 +487,14 @@ async def _insert_payment(
             updated_at=now,
         )
     )
-    found = await payment_of(booking.id)
-    assert found is not None
+    return await _written(booking.id)
+
+
+async def _written(booking_id: int) -> PaymentRecord:
+    """The booking's payment, written (or locked) earlier in the caller's transaction."""
+    found = await payment_of(booking_id)
+    if found is None:
+        raise RuntimeError("the booking's payment record vanished inside its transaction")
     return found
 
 
