@@ -243,6 +243,34 @@ def outbox_redrive(ids: tuple[int, ...], everything: bool) -> None:
 
 
 @main.group()
+def payments() -> None:
+    """Deposits at Stripe beside the local records."""
+
+
+@payments.command("reconcile")
+def payments_reconcile() -> None:
+    """Compare Stripe's payments and refunds with the records, repair what is safe (a missed
+    webhook), and list what needs a person; exits 1 when something does."""
+    from booking.core.timezones import utc_now
+    from booking.payments.assembly import payment_parts
+    from booking.payments.gateway import GatewayUnavailable
+    from booking.payments.reconcile import report_lines
+
+    reconciler = payment_parts(_settings(), utc_now).reconciler
+    if reconciler is None:
+        raise click.ClickException("This service takes no payments: no Stripe keys are set.")
+    try:
+        found = _run_with_database(reconciler.run)
+    except GatewayUnavailable as exc:
+        message = f"Stripe could not be reached ({exc}); nothing changed."
+        raise click.ClickException(message) from None
+    for line in report_lines(found, utc_now()):
+        click.echo(line)
+    if found.attention:
+        sys.exit(1)
+
+
+@main.group()
 def links() -> None:
     """A booking's manage and intake links."""
 
@@ -462,10 +490,31 @@ def serve(host: str, port: int, workers: int) -> None:
         os.environ["PORT"] = str(port)
         get_settings.cache_clear()
     settings = _settings()
+    emulator = _stripe_emulator(settings)
+    if emulator is not None:
+        settings = _settings()
     click.echo(f"Serving {settings.practice_name} on http://{host}:{port}")
     configure_logging(settings.log_level, settings.log_format)
     if settings.metrics_port is not None:
         _serve_metrics(settings, settings.metrics_port, "serve", with_database=True)
+    if emulator is not None:
+        import signal
+
+        # uvicorn shuts down on SIGTERM and then raises it again: end here, through the
+        # `finally` below, so the emulator stops with the service.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _run(uvicorn, settings, host, port, workers)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def _exit_on_signal(number: int, frame: Any) -> None:
+    raise SystemExit(128 + number)
+
+
+def _run(uvicorn: Any, settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "booking.asgi:app",
         log_config=None,
@@ -479,6 +528,38 @@ def serve(host: str, port: int, workers: int) -> None:
         log_level=settings.log_level.lower(),
         server_header=False,  # no `server: uvicorn` on answers: the stack is nobody's business
     )
+
+
+def _stripe_emulator(settings: Settings) -> Any:
+    """In development without Stripe keys: start localstripe, point this process (and the
+    server processes it starts) at it, and register the webhook; None otherwise."""
+    import os
+
+    if settings.env != "development" or settings.takes_payments or settings.stripe_api_base:
+        return None
+    from booking.payments.emulator import (
+        EmulatorUnavailable,
+        new_webhook_secret,
+        register_webhook,
+        start_localstripe,
+    )
+
+    try:
+        emulator = start_localstripe()
+        secret = settings.stripe_webhook_secret or new_webhook_secret()
+        register_webhook(
+            emulator, f"{settings.public_base_url}/api/v1/payments/stripe/webhook", secret
+        )
+    except EmulatorUnavailable as problem:
+        click.echo(f"No Stripe emulator ({problem}); deposit types cannot be booked.", err=True)
+        return None
+    os.environ.update(emulator.environment(secret))
+    get_settings.cache_clear()
+    click.echo(
+        f"Stripe emulator (localstripe) at {emulator.api_base}: payments are tests, "
+        "no money moves; the card 4242 4242 4242 4242 pays."
+    )
+    return emulator
 
 
 @main.command("check")

@@ -21,6 +21,8 @@ from booking.core.db import APP_NAME, LeanSQLiteEngine, bind, prepare_sqlite
 from booking.core.ratelimit import RateLimitHit
 from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
+from booking.payments.money_tables import PaymentRefund, StripeEvent
+from booking.payments.tables import Payment
 from booking.scheduling.tables import (
     BusyInterval,
     ConsultationType,
@@ -58,6 +60,9 @@ TABLES = [
     StaffSession,
     StaffSignInFailure,
     ReviewNote,
+    Payment,
+    StripeEvent,
+    PaymentRefund,
 ]
 
 APP_CONFIG = AppConfig(

@@ -36,6 +36,8 @@ from booking.intake.retention import purge_daily
 from booking.notifications import outbox
 from booking.notifications.delivery import Deliverer
 from booking.notifications.transport import transport_for
+from booking.payments.assembly import PaymentParts, payment_parts
+from booking.payments.reconcile import reconcile_forever
 from booking.piccolo_app import use_engine
 
 log = logging.getLogger("booking.outbox")
@@ -168,6 +170,7 @@ class OutboxWorker(Middleware):
         self.clock = clock
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.payments: PaymentParts | None = None
         # The web process's own engine in embedded mode; a worker process makes its own.
         self.engine: Any = engine
 
@@ -176,7 +179,16 @@ class OutboxWorker(Middleware):
             self.engine = make_engine(self.settings)
             use_engine(self.engine)
         transport = transport_for(self.settings.smtp_url, self.settings.mail_directory)
-        RUNTIME.deliverer = Deliverer(self.settings, transport, self.clock)
+        # Refunds and intent cancellations are outbox rows too; the emails say what became
+        # of a deposit.
+        self.payments = payment_parts(self.settings, self.clock)
+        RUNTIME.deliverer = Deliverer(
+            self.settings,
+            transport,
+            self.clock,
+            payment_work=self.payments.work,
+            deposit_outcomes=self.payments.wording,
+        )
         loop_thread = get_event_loop_thread()
         if loop_thread is not None:
             loop_thread.run_coroutine(open_pool(self.engine))
@@ -193,6 +205,12 @@ class OutboxWorker(Middleware):
         purge = asyncio.create_task(
             purge_daily(self.clock, self.settings.intake_retention_days, self.stop)
         )
+        reconciler = self.payments.reconciler if self.payments is not None else None
+        reconcile = (
+            asyncio.create_task(reconcile_forever(reconciler, self.stop))
+            if reconciler is not None
+            else None
+        )
         try:
             await relay_forever(
                 lambda i: enqueue(broker, i),
@@ -203,6 +221,8 @@ class OutboxWorker(Middleware):
             )
         finally:
             await purge
+            if reconcile is not None:
+                await reconcile
             await close_pool(self.engine)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

@@ -23,7 +23,7 @@ from booking.bookings.holds import expire_overdue_holds
 from booking.bookings.idempotency import StoredAnswer, claim_key, remember_answer, request_hash
 from booking.bookings.limits import check_booking_limits
 from booking.bookings.ports import Announcer, IntakeRecords, IntakeScreen
-from booking.bookings.schemas import BookingCreated, BookingIn, SupportOut
+from booking.bookings.schemas import BookingCreated, BookingIn, PaymentOut, SupportOut
 from booking.bookings.statuses import BookingStatus, MessageKind
 from booking.bookings.tables import Booking, Partner
 from booking.bookings.validation import CleanBooking, validate_booking
@@ -32,11 +32,19 @@ from booking.core.audit import Actor, AuditAction
 from booking.core.clients import address_digest
 from booking.core.crypto import Keyring
 from booking.core.db import LockSpace, lock, write_transaction
+from booking.core.errors import NotBookableOnline
 from booking.core.links import Links
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, rfc3339
 from booking.core.tokens import token_hash
+from booking.scheduling.records import ConsultationTypeRecord
+from booking.scheduling.schemas import Money
 from booking.scheduling.services import AvailabilityService
+
+NOT_BOOKABLE_ONLINE = (
+    "This consultation needs a deposit, and online payment is not available at the moment. "
+    "Please contact the practice to book it."
+)
 
 # References are read aloud on the phone: no 0/O, 1/I/L.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -97,6 +105,13 @@ class BookingCreation:
         """
         digest = request_hash(data)
         clean = await validate_booking(data, self.availability, self.screen)
+        if (
+            clean.consultation_type.deposit_amount is not None
+            and self.settings.is_production
+            and not self.settings.takes_payments
+        ):
+            # Shown with its fee, never held: nobody could pay the deposit.
+            raise NotBookableOnline(NOT_BOOKABLE_ONLINE)
         try:
             async with write_transaction():
                 now = self.clock()
@@ -110,6 +125,24 @@ class BookingCreation:
         except ExclusionViolationError:
             raise slot_taken() from None
         return Created(created, replayed=False)
+
+    def _payment(
+        self,
+        consultation_type: ConsultationTypeRecord,
+        manage_token: str,
+        hold_expires_at: datetime | None,
+    ) -> PaymentOut | None:
+        """Where and how much a new hold pays (None: free, or no online payment here)."""
+        amount = consultation_type.deposit_amount
+        key = self.settings.stripe_publishable_key
+        if amount is None or hold_expires_at is None or not self.settings.takes_payments:
+            return None
+        return PaymentOut(
+            publishable_key=key or "",
+            amount=Money(amount, consultation_type.currency.lower()),
+            expires_at=rfc3339(hold_expires_at),
+            pay_url=self.links.pay_url(manage_token),
+        )
 
     async def _as_it_stands(self, stored: StoredAnswer, now: datetime) -> BookingCreated:
         """A stored answer with the booking's status as of `now`, and the link and the
@@ -126,8 +159,12 @@ class BookingCreation:
         token = self.links.manage_token(stored.body.reference, booking["manage_generation"])
         # A replay after a cancellation says so.
         flagged = await self.records.booker_flagged_at_booking(stored.booking_id)
+        payment = stored.body.payment and msgspec.structs.replace(
+            stored.body.payment, pay_url=self.links.pay_url(token)
+        )
         return msgspec.structs.replace(
             stored.body,
+            payment=payment,
             status=lifecycle.effective_status(
                 BookingStatus(booking["status"]), booking["hold_expires_at"], now
             ),
@@ -232,8 +269,7 @@ class BookingCreation:
             consultation_type=consultation_type.slug,
             mode=clean.mode,
             manage_url=self.links.manage_url(manage_token),
-            # Online payment arrives with the deposits issue; until then a hold is taken.
-            payment=None,
+            payment=self._payment(consultation_type, manage_token, hold_expires_at),
             support=self.support if clean.intake.booker_safety_flag else None,
             hold_expires_at=rfc3339(hold_expires_at) if hold_expires_at else None,
         )

@@ -59,8 +59,10 @@ async def claim_key(key: str, digest: str, now: datetime) -> StoredAnswer | None
 
 
 async def remember_answer(key: str, created: BookingCreated) -> None:
-    """Store the answer for the key claimed in this transaction (link and support left out)."""
-    stored = msgspec.structs.replace(created, manage_url="", support=None)
+    """Store the answer for the key claimed in this transaction (links and support left out:
+    the payment's link holds the manage token too)."""
+    payment = created.payment and msgspec.structs.replace(created.payment, pay_url="")
+    stored = msgspec.structs.replace(created, manage_url="", support=None, payment=payment)
     booking = (
         await Booking.select(Booking._meta.primary_key)
         .where(Booking.reference == created.reference)

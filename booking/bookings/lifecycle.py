@@ -263,7 +263,8 @@ def obsolete(
     """Why the message should no longer be sent, or None (`intake_generation`: that of the
     partner a renewed intake link is addressed to).
 
-    The practice hears of every flagged event, whatever happened since; a cancellation goes
+    The practice hears of every flagged event, and the booker of a refunded late payment,
+    whatever happened since; a cancellation goes
     out while the booking stays cancelled; anything else only for a confirmed booking, for its
     current SEQUENCE, and a reminder only before the start.
     """
@@ -284,6 +285,9 @@ def obsolete(
             return "superseded by a newer link"
         if not intake_open(state, now):
             return "the intake link no longer opens"
+        return None
+    if message.kind is MessageKind.PAYMENT_REFUNDED or message.kind.is_payment_job:
+        # Money owed back is owed whatever the booking became.
         return None
     if message.kind is MessageKind.CANCELLATION:
         return None if state.status is BookingStatus.CANCELLED else "booking not cancelled"

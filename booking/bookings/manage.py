@@ -14,7 +14,7 @@ from booking.bookings.changes import ChangeMessages, slot_taken
 from booking.bookings.contexts import cancel_reason_context
 from booking.bookings.create import reminder_lead
 from booking.bookings.holds import expire_overdue_holds
-from booking.bookings.ports import Announcer, CalendarFiles
+from booking.bookings.ports import Announcer, CalendarFiles, Deposits, PaymentRecords
 from booking.bookings.records import BOOKING_COLUMNS, BookingRecord, load_booking, load_partners
 from booking.bookings.schemas import BookingView, Cancelled, PartnerStatus
 from booking.bookings.statuses import BookingStatus
@@ -43,7 +43,8 @@ class BookingManagement:
     """What both partners do through the manage link; owns those changes' transactions.
 
     The outbox queues what a change sends (`announcer`); notifications build the calendar
-    file (`calendars`).
+    file (`calendars`); payments tell a deposit's state (`payments`) and decide what a
+    cancellation does with it (`deposits`; None: no booking has one).
     """
 
     def __init__(
@@ -55,8 +56,12 @@ class BookingManagement:
         *,
         announcer: Announcer,
         calendars: CalendarFiles,
+        payments: PaymentRecords | None = None,
+        deposits: Deposits | None = None,
     ) -> None:
         self.keyring = keyring
+        self.payments = payments
+        self.deposits = deposits
         self.clock = clock
         self.availability = availability
         self.calendars = calendars
@@ -114,7 +119,18 @@ class BookingManagement:
             current = await _reload(booking_id)
             change = lifecycle.cancel(current.state, now)
             if change is None:
-                return Cancelled(status=BookingStatus.CANCELLED, refund=None)
+                earlier = (
+                    await self.deposits.cancellation_refund(booking_id)
+                    if self.deposits is not None
+                    else None
+                )
+                return Cancelled(status=BookingStatus.CANCELLED, refund=earlier)
+            # In this transaction: the refund is queued exactly when the cancellation commits.
+            refund = (
+                await self.deposits.cancelled(booking_id, current.reference, now)
+                if self.deposits is not None
+                else None
+            )
             await Booking.update(
                 {
                     Booking.status: change.status,
@@ -141,8 +157,7 @@ class BookingManagement:
                 at=now,
             )
             await self.messages.tell_practice_if_flagged(current, now)
-        # Deposits are not taken online yet, so there is never anything to refund.
-        return Cancelled(status=BookingStatus.CANCELLED, refund=None)
+        return Cancelled(status=BookingStatus.CANCELLED, refund=refund)
 
     async def reschedule(self, manage_token: str, start: str, client: str) -> BookingView:
         """Move the booking to another offered time with the same therapist."""
@@ -216,6 +231,12 @@ class BookingManagement:
         state = booking.state
         status = lifecycle.status_of(state, now)
         cutoff = consultation_type.reschedule_cutoff_hours
+        can_cancel = lifecycle.cancel_refusal(state, now) is None
+        refund_on_cancel = (
+            await self.deposits.refund_on_cancel(booking.id, now)
+            if can_cancel and self.deposits is not None
+            else None
+        )
         return BookingView(
             reference=booking.reference,
             status=status,
@@ -228,13 +249,14 @@ class BookingManagement:
                 PartnerStatus(name=p.name, intake_complete=p.intake_completed_at is not None)
                 for p in partners
             ],
-            can_cancel=lifecycle.cancel_refusal(state, now) is None,
+            can_cancel=can_cancel,
             can_reschedule=lifecycle.move_refusal(state, cutoff, now) is None,
-            refund_on_cancel=None,
+            refund_on_cancel=refund_on_cancel,
             timezone=tz.key,
             hold_expires_at=rfc3339(booking.hold_expires_at)
             if status == BookingStatus.PENDING_PAYMENT and booking.hold_expires_at
             else None,
+            payment=await self.payments.summary(booking.id) if self.payments else None,
         )
 
 

@@ -4,7 +4,9 @@ Bookings imports neither intake nor notifications: the intake checks a booking r
 answers and keeps the booker's version (`IntakeScreen`, `IntakeRecords`, implemented in
 booking.intake.screen), the outbox queues what a change sends (`Announcer`, implemented in
 booking.notifications.announcer) and the calendar file comes from notifications too
-(`CalendarFiles`). The application assembles them (booking.web.app.create_app, booking.cli).
+(`CalendarFiles`), and the payments domain says and does what a cancellation means for a
+deposit (`Deposits`, implemented in booking.payments.refunds). The application assembles
+them (booking.web.app.create_app, booking.cli).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from booking.bookings.schemas import PaymentSummary
 from booking.bookings.statuses import MessageKind, Recipient
 from booking.core.errors import FieldError
+from booking.scheduling.schemas import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,4 +111,29 @@ class Announcer(Protocol):
 class CalendarFiles(Protocol):
     async def booking_file(self, booking_id: int) -> bytes:
         """The booking's event as an .ics file (METHOD:PUBLISH), as it stands now."""
+        ...
+
+
+class PaymentRecords(Protocol):
+    """A booking's deposit as the manage view shows it (implemented in booking.payments)."""
+
+    async def summary(self, booking_id: int) -> PaymentSummary | None:
+        """The deposit's status and amounts; None for a booking without one."""
+        ...
+
+
+class Deposits(Protocol):
+    """What a booking's deposit becomes when the booking is cancelled (the refund policy)."""
+
+    async def refund_on_cancel(self, booking_id: int, now: datetime) -> Money | None:
+        """What cancelling at `now` would give back; None when nothing would be."""
+        ...
+
+    async def cancelled(self, booking_id: int, reference: str, now: datetime) -> Money | None:
+        """In the cancellation's transaction: queue the refund the policy gives, once; returns
+        it, or None when the deposit is kept (or there is none)."""
+        ...
+
+    async def cancellation_refund(self, booking_id: int) -> Money | None:
+        """The refund an earlier cancellation decided on, if any (cancelling again says it)."""
         ...

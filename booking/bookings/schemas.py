@@ -6,7 +6,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from booking.bookings.statuses import BookingStatus
+from booking.bookings.statuses import BookingStatus, PaymentStatus
 from booking.scheduling.schemas import Money
 
 
@@ -47,10 +47,20 @@ class SupportOut(Struct, frozen=True):
 
 
 class PaymentOut(Struct, frozen=True):
-    client_secret: str
+    """What a new hold's answer says about paying it: where, how much, until when."""
+
     publishable_key: str
     amount: Money
     expires_at: str
+    pay_url: str
+
+
+class PaymentSummary(Struct, frozen=True):
+    """A booking's deposit as the manage API shows it."""
+
+    status: PaymentStatus
+    amount: Money
+    refunded: Money
 
 
 class BookingCreated(Struct, frozen=True):
@@ -86,6 +96,7 @@ class BookingView(Struct, frozen=True):
     refund_on_cancel: Money | None
     timezone: str
     hold_expires_at: str | None = None
+    payment: PaymentSummary | None = None
 
 
 class CancelIn(Struct, forbid_unknown_fields=True):

@@ -65,6 +65,14 @@ class MessageKind(StrEnum):
     # Notices to the practice (PRACTICE_ALERT_EMAIL): each is sent, whatever happened since.
     SAFETY_ALERT = "safety_alert"
     FLAGGED_CHANGE = "flagged_change"
+    # Work for the payment provider (recipient PAYMENT_PROVIDER), run by booking.payments.jobs:
+    # cancel the PaymentIntent of a hold that lapsed unpaid, or make one refund (the row's
+    # dedupe key is the refund's idempotency key).
+    CANCEL_PAYMENT = "cancel_payment"
+    REFUND = "refund"
+    # To the booker: a payment that came after its hold lapsed, or after its time went to
+    # someone else, was refunded in full. Sent whatever happened since.
+    PAYMENT_REFUNDED = "payment_refunded"
 
     @property
     def is_link(self) -> bool:
@@ -73,6 +81,11 @@ class MessageKind(StrEnum):
     @property
     def is_notice(self) -> bool:
         return self in (MessageKind.SAFETY_ALERT, MessageKind.FLAGGED_CHANGE)
+
+    @property
+    def is_payment_job(self) -> bool:
+        """Work for the payment provider, not an email."""
+        return self in (MessageKind.CANCEL_PAYMENT, MessageKind.REFUND)
 
 
 class Recipient(StrEnum):
@@ -84,6 +97,8 @@ class Recipient(StrEnum):
     # The therapist a reassigned booking left (the outbox row names them: therapist_id).
     FORMER_THERAPIST = "former_therapist"
     PRACTICE = "practice"
+    # Not a person: the row is work for the payment provider (MessageKind.is_payment_job).
+    PAYMENT_PROVIDER = "payment_provider"
 
     @classmethod
     def partner(cls, position: int) -> Recipient:

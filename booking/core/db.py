@@ -34,6 +34,8 @@ class LockSpace(IntEnum):
     # Changes of who may administer (disabling an admin): one at a time, so two admins
     # disabling each other cannot leave none.
     STAFF_ADMINS = 20
+    # A booking's payment (key: the booking id): one charge at a time per booking.
+    PAYMENT = 16
 
 
 class Capabilities:
@@ -51,6 +53,11 @@ class Capabilities:
 
     async def lock(self, space: LockSpace, key: int) -> None:
         """Serialise writers holding the same (space, key) until the transaction ends."""
+        raise NotImplementedError
+
+    async def limit_lock_wait(self, seconds: float) -> None:
+        """For the rest of the write transaction, give up waiting for a lock after `seconds`
+        (PostgreSQL raises LockNotAvailableError; SQLite's writers wait the busy timeout)."""
         raise NotImplementedError
 
     def read_scope(self) -> AbstractAsyncContextManager[None]:
@@ -107,6 +114,10 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
     async def lock(self, space: LockSpace, key: int) -> None:
         await self._run_in_transaction("SELECT pg_advisory_xact_lock($1, $2)", int(space), key)
 
+    async def limit_lock_wait(self, seconds: float) -> None:
+        # SET takes no parameters; the value is a number formatted here, never text.
+        await self._run_in_transaction(f"SET LOCAL lock_timeout = {int(seconds * 1000)}")
+
     @asynccontextmanager
     async def read_scope(self) -> AsyncIterator[None]:
         """Nothing to hold: the pool lets `read_together` run the reads at once."""
@@ -155,6 +166,9 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         """Nothing to take: BEGIN IMMEDIATE already serialises every writer."""
         if self.current_transaction.get() is None:
             raise RuntimeError("a lock is taken inside a write transaction")
+
+    async def limit_lock_wait(self, seconds: float) -> None:
+        """Nothing to set: BEGIN IMMEDIATE waited (up to the busy timeout) before this."""
 
     @asynccontextmanager
     async def read_scope(self) -> AsyncIterator[None]:
@@ -290,6 +304,11 @@ def write_transaction() -> AbstractAsyncContextManager[None]:
     """A transaction that may write bookings: BEGIN IMMEDIATE on SQLite (one writer at a
     time, waiting up to the busy timeout), an ordinary one on PostgreSQL."""
     return bound().write_transaction()
+
+
+async def limit_lock_wait(seconds: float) -> None:
+    """Inside a write transaction: stop waiting for a lock after `seconds`."""
+    await bound().limit_lock_wait(seconds)
 
 
 async def lock(space: LockSpace, key: int) -> None:

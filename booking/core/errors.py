@@ -61,6 +61,22 @@ class TooEarly(ServiceError):
     code = "too_early"
 
 
+class BadSignature(ServiceError):
+    """A webhook request that does not carry a valid, recent signature: nothing is done."""
+
+    status_code = 400
+    code = "bad_signature"
+
+
+class TryAgainLater(ServiceError):
+    """The request cannot be done now but will be soon: a row it must change stayed locked too
+    long, or a provider it must ask did not answer. Nothing was changed (a webhook's sender
+    retries on a 5xx)."""
+
+    status_code = 503
+    code = "try_again_later"
+
+
 class BookingLimitReached(ServiceError):
     """A couple or a connection already holds as many bookings as the practice allows."""
 
@@ -76,3 +92,24 @@ class PayloadTooLarge(ServiceError):
 class RateLimited(ServiceError):
     status_code = 429
     code = "rate_limited"
+
+
+class AlreadyPaid(ServiceError):
+    """The booking's deposit is paid: nothing more to charge."""
+
+    status_code = 409
+    code = "already_paid"
+
+
+class NotBookableOnline(ServiceError):
+    """A type with a deposit while the service takes no online payment (no Stripe keys)."""
+
+    status_code = 409
+    code = "not_bookable_online"
+
+
+class PaymentsUnavailable(ServiceError):
+    """The payment provider could not be reached: nothing was charged, the hold stays."""
+
+    status_code = 503
+    code = "payments_unavailable"

@@ -24,5 +24,9 @@ class Links:
     def manage_url(self, token: str) -> str:
         return f"{self.settings.public_base_url}/manage/{token}"
 
+    def pay_url(self, token: str) -> str:
+        """The payment page of a held booking (behind its manage token)."""
+        return f"{self.manage_url(token)}/pay"
+
     def intake_url(self, token: str) -> str:
         return f"{self.settings.public_base_url}/intake/{token}"

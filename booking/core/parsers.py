@@ -205,6 +205,26 @@ def url(schemes: tuple[str, ...], rule: str) -> Parse:
     return parse
 
 
+def stripe_key(prefixes: tuple[str, ...]) -> Parse:
+    """A Stripe key starting with one of `prefixes`; refused without echoing it (a secret)."""
+
+    def parse(name: str, text: str, known: Known) -> str:
+        key = text.strip()
+        if not key.startswith(prefixes) or len(key) < 8 or any(c.isspace() for c in key):
+            raise Problem(f"{name} must be a Stripe key starting with {' or '.join(prefixes)}")
+        return key
+
+    return parse
+
+
+def http_url(name: str, text: str, known: Known) -> str:
+    """An absolute http(s) URL with a host (STRIPE_API_BASE, STRIPE_JS_URL)."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Problem(f"{name} must be an absolute http:// or https:// URL")
+    return text
+
+
 def smtp_url(name: str, text: str, known: Known) -> str:
     smtp = urlsplit(text)
     if smtp.scheme not in ("smtp", "smtps") or not smtp.hostname:

@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 
 
 # Shown only as set or unset wherever settings are printed or logged.
-SECRET_FIELDS = ("secret_key", "data_key")
+SECRET_FIELDS = ("secret_key", "data_key", "stripe_secret_key", "stripe_webhook_secret")
 # URLs that may carry a password (user:password@host or ?password=): shown without it.
 URL_FIELDS = (
     "database_url",
@@ -78,6 +78,11 @@ class Settings:
     embedded_worker: bool
     outbox_lease_seconds: int
     intake_retention_days: int
+    stripe_secret_key: str | None
+    stripe_publishable_key: str | None
+    stripe_webhook_secret: str | None
+    stripe_api_base: str | None
+    stripe_js_url: str
 
     def __repr__(self) -> str:
         """Every setting, secrets masked and URLs without their passwords: safe to print."""
@@ -114,6 +119,17 @@ class Settings:
     def domain(self) -> str:
         """The host of PUBLIC_BASE_URL: names calendar UIDs and Message-IDs."""
         return urlsplit(self.public_base_url).hostname or "localhost"
+
+    @property
+    def takes_payments(self) -> bool:
+        """Whether deposits can be paid online: both Stripe keys are set."""
+        return bool(self.stripe_secret_key and self.stripe_publishable_key)
+
+    @property
+    def stripe_emulated(self) -> bool:
+        """Whether Stripe is an emulator (STRIPE_API_BASE set outside production): every
+        payment page then says it is a test."""
+        return self.stripe_api_base is not None and not self.is_production
 
     @property
     def is_production(self) -> bool:

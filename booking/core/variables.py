@@ -366,6 +366,50 @@ VARIABLES: tuple[Variable, ...] = (
         "days after a cancelled, expired or no-show booking ended before its intake answers "
         "and cancel reason are deleted (workers do it daily; `booking purge` once)",
     ),
+    # --- Payments: deposits through Stripe (booking.payments) ---
+    Variable(
+        "STRIPE_SECRET_KEY",
+        "stripe_secret_key",
+        parsers.stripe_key(("sk_", "rk_")),
+        None,
+        "the Stripe secret key (`sk_test_…` in test mode); without it and the publishable key, "
+        "types with a deposit are shown but not bookable (in development `booking serve` "
+        "starts the localstripe emulator instead)",
+        shown="unset: no online payment (development: the emulator)",
+    ),
+    Variable(
+        "STRIPE_PUBLISHABLE_KEY",
+        "stripe_publishable_key",
+        parsers.stripe_key(("pk_",)),
+        None,
+        "the publishable key the payment page's Stripe.js uses (`pk_test_…`)",
+        shown="unset: as `STRIPE_SECRET_KEY`",
+    ),
+    Variable(
+        "STRIPE_WEBHOOK_SECRET",
+        "stripe_webhook_secret",
+        parsers.stripe_key(("whsec_",)),
+        None,
+        "the signing secret of the webhook endpoint `/api/v1/payments/stripe/webhook` (`whsec_…`)",
+        shown="unset: webhooks refused (development: generated for the emulator)",
+    ),
+    Variable(
+        "STRIPE_API_BASE",
+        "stripe_api_base",
+        parsers.http_url,
+        None,
+        "where the Stripe API is reached (the emulator: `http://127.0.0.1:<port>`)",
+        shown="unset: Stripe's own",
+    ),
+    Variable(
+        "STRIPE_JS_URL",
+        "stripe_js_url",
+        parsers.http_url,
+        "https://js.stripe.com/v3/",
+        "the Stripe.js the payment page loads (the emulator's is "
+        "`<STRIPE_API_BASE>/js.stripe.com/v3/`); only that page's Content-Security-Policy "
+        "allows its origin",
+    ),
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}

@@ -44,6 +44,7 @@ from booking.notifications.messages import (
     render_email,
     render_practice_notice,
 )
+from booking.notifications.ports import DepositOutcomes, PaymentWork
 from booking.notifications.records import OutboxRecord
 from booking.notifications.transport import DeliveryError, Transport
 from booking.scheduling.records import (
@@ -161,10 +162,22 @@ def mailbox(name: str, email: str) -> Address:
 class Deliverer:
     """Sends the message of one outbox row and records what happened."""
 
-    def __init__(self, settings: Settings, transport: Transport, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        clock: Clock,
+        *,
+        payment_work: PaymentWork | None = None,
+        deposit_outcomes: DepositOutcomes | None = None,
+    ) -> None:
         self.settings = settings
         self.transport = transport
         self.clock = clock
+        # The payments domain's part: rows of work for the payment provider, and what an
+        # email says of the deposit (None: no such rows are run, no such words are written).
+        self.payment_work = payment_work
+        self.deposit_outcomes = deposit_outcomes
         self.links = Links(settings)
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
 
@@ -173,6 +186,8 @@ class Deliverer:
         row = await outbox.load(outbox_id)
         if row is None or row.status != "pending":
             return row.status if row else "missing"
+        if row.kind.is_payment_job:
+            return await self._run_payment_work(row)
         facts = await load_facts(row.booking_id)
         if facts is not None and row.recipient is Recipient.FORMER_THERAPIST:
             facts = await _as_former_therapist(facts, row)
@@ -183,7 +198,12 @@ class Deliverer:
         if not await outbox.take_for_delivery(row, self.clock(), self.lease):
             return "taken"  # the same row, handed over twice, is being sent by another delivery
         try:
-            outgoing = self.build(row, facts)
+            deposit_outcome = (
+                await self.deposit_outcomes.outcome(row.booking_id, row.kind.value)
+                if self.deposit_outcomes is not None and row.recipient.position is not None
+                else None
+            )
+            outgoing = self.build(row, facts, deposit_outcome)
             if outgoing is None:
                 await outbox.mark_skipped(outbox_id, "no address for this recipient")
                 return "skipped"
@@ -208,8 +228,28 @@ class Deliverer:
         await outbox.mark_sent(outbox_id, str(outgoing.message["Message-ID"]), self.clock())
         return "sent"
 
-    def build(self, row: OutboxRecord, facts: BookingFacts) -> Outgoing | None:
-        """The row's message and its one envelope recipient; None when there is no address."""
+    async def _run_payment_work(self, row: OutboxRecord) -> str:
+        """Run a row of work for the payment provider, with the outbox's lease and retries."""
+        if self.payment_work is None:
+            # The lease runs out and a process that runs payment work claims the row again.
+            return "waiting"
+        if not await outbox.take_for_delivery(row, self.clock(), self.lease):
+            return "taken"
+        try:
+            done = await self.payment_work.run(row)
+        except DeliveryError as exc:
+            status = await outbox.mark_failed_attempt(row.id, str(exc), exc.permanent, self.clock())
+            log.warning("payment work %s (%s) not done: %s; now %s", row.id, row.kind, exc, status)
+            return status
+        await outbox.mark_sent(row.id, done, self.clock())
+        return "sent"
+
+    def build(
+        self, row: OutboxRecord, facts: BookingFacts, deposit_outcome: str | None = None
+    ) -> Outgoing | None:
+        """The row's message and its one envelope recipient; None when there is no address.
+
+        `deposit_outcome`: what a partner's email says of the deposit (DepositOutcomes)."""
         recipient = row.recipient
         if recipient is Recipient.PRACTICE:
             return self.build_notice(row, facts)
@@ -263,6 +303,7 @@ class Deliverer:
             couple_names=" and ".join(p.name for p in facts.partners)
             if role == "therapist"
             else None,
+            deposit_outcome=deposit_outcome if role != "therapist" else None,
         )
         ics: bytes | None = None
         method: Method | None = None

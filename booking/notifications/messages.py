@@ -28,14 +28,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from booking.core.timezones import zone
 from booking.scheduling.wording import MODE_LABELS, clock, long_date, mode_label
 
-Kind = Literal["invitation", "update", "cancellation", "reminder", "reassigned", "new_link"]
+Kind = Literal[
+    "invitation",
+    "update",
+    "cancellation",
+    "reminder",
+    "reassigned",
+    "new_link",
+    "payment_refunded",
+]
 RecipientRole = Literal["booker", "partner", "therapist"]
 # The emails about the consultation that every recipient, the therapist too, may receive.
 # "reassigned": the couple's consultation is now with another therapist (REQUEST), and the
 # therapist it left has it removed (CANCEL).
 KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reminder", "reassigned")
-# The emails only the couple receives: a renewed link goes to its holder alone.
-COUPLE_KINDS: tuple[Kind, ...] = ("new_link",)
+# The emails only the couple receives: a renewed link goes to its holder alone, and the word
+# that a payment which came too late was refunded to the booker who made it.
+COUPLE_KINDS: tuple[Kind, ...] = ("new_link", "payment_refunded")
 RECIPIENT_ROLES: tuple[RecipientRole, ...] = get_args(RecipientRole)
 # What the practice hears: an intake needs its follow-up, or such a booking moved or ended.
 NoticeKind = Literal["safety_alert", "flagged_change"]
@@ -66,6 +75,8 @@ class EmailContext:
     manage_url: str | None = None
     intake_url: str | None = None
     couple_names: str | None = None
+    # What happens to the deposit, in plain words with its amount (a partner's email only).
+    deposit_outcome: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS + COUPLE_KINDS:
@@ -97,6 +108,10 @@ class EmailContext:
             and not own_renewed_link
         ):
             raise ValueError("only the second partner's email carries an intake link")
+        if self.recipient_role == "therapist" and self.deposit_outcome is not None:
+            raise ValueError("a therapist's email says nothing of the couple's deposit")
+        if self.kind == "payment_refunded" and not self.deposit_outcome:
+            raise ValueError("a payment_refunded email says what was refunded (deposit_outcome)")
         if self.recipient_role == "therapist" and not self.couple_names:
             raise ValueError("a therapist's email names the couple (couple_names)")
 

@@ -110,6 +110,37 @@ async def queue_practice_notice(
     )
 
 
+async def queue_payment_job(
+    booking_id: int, kind: MessageKind, key: str, now: datetime, sequence: int = 0
+) -> bool:
+    """One piece of work for the payment provider (MessageKind.is_payment_job), in the
+    caller's transaction, under its own deterministic `key`; False when it was queued before.
+
+    Delivered like a message (claimed with a lease, retried with backoff, `booking outbox
+    failed` when it gives up), but run by the payments domain instead of sent.
+    """
+    if not kind.is_payment_job:
+        raise ValueError(f"{kind} is not work for the payment provider")
+    queued = await (
+        OutboxMessage.insert(
+            OutboxMessage(
+                booking=booking_id,
+                kind=kind,
+                recipient=Recipient.PAYMENT_PROVIDER,
+                sequence=sequence,
+                dedupe_key=key,
+                status="pending",
+                due_at=now,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(OutboxMessage._meta.primary_key)
+    )
+    return bool(queued)
+
+
 async def queue_reminders(
     booking_id: int,
     reference: str,

@@ -31,6 +31,10 @@ from booking.intake.screen import AnswerRecords, QuestionnaireScreen, support_ou
 from booking.intake.services import PartnerIntakeService
 from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
+from booking.payments.records import DepositRecords
+from booking.payments.refunds import Refunds
+from booking.payments.service import PaymentService, make_gateway
+from booking.payments.webhook import PaymentWebhook
 from booking.piccolo_app import use_engine
 from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
@@ -117,9 +121,23 @@ def create_app(
         records=AnswerRecords(keyring),
         announcer=announcer,
     )
+    # What cancellations and late payments do with deposits (booking.payments.refunds).
+    refunds = Refunds()
     management = BookingManagement(
-        settings, keyring, clock, availability, announcer=announcer, calendars=feeds
+        settings,
+        keyring,
+        clock,
+        availability,
+        announcer=announcer,
+        calendars=feeds,
+        payments=DepositRecords(),
+        deposits=refunds,
     )
+    gateway = make_gateway(settings)
+    payments = PaymentService(
+        settings, clock, gateway, management, announcer=announcer, late=refunds
+    )
+    payment_webhook = PaymentWebhook(settings.stripe_webhook_secret or "", gateway, payments, clock)
     intake = PartnerIntakeService(keyring, clock, support, announcer)
     sign_in = SignIn(settings, keyring, clock)
     staff = StaffAuth(settings, sessions, sign_in)
@@ -143,6 +161,10 @@ def create_app(
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
             "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
             "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
+            "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
+            "payment_webhook": Provide(
+                lambda: payment_webhook, use_cache=True, sync_to_thread=False
+            ),
             "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
             # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
             # for that dependency and turns its validation error into a 500.

@@ -88,6 +88,7 @@ async def choose_slot(
     start: str | None,
     tz: str | None,
     now: datetime,
+    takes_payments: bool = False,
 ) -> ChosenSlot:
     """The slot named by the times page's link, as of `now`; a 404 or 422 naming what is
     wrong."""
@@ -96,11 +97,12 @@ async def choose_slot(
             "start", "Choose a consultation time on the times page first, then book it here."
         )
     consultation_type = await directory.consultation_type(type_slug)
-    if not books_online(consultation_type):
+    if not books_online(consultation_type, takes_payments):
         raise ValidationFailed.on(
             "type",
-            f"The {consultation_type.name.lower()} is paid for in advance, and payments cannot "
-            "be made online yet, so it cannot be booked here for now.",
+            f"The {consultation_type.name.lower()} is paid for in advance, and online payment "
+            "is not available at the moment, so it cannot be booked here. Please contact the "
+            "practice to book it.",
         )
     therapist = await directory.therapist(therapist_slug)
     if (
@@ -213,7 +215,15 @@ class BookingPages(Controller):
         start: FromQuery[str | None] = None,
         tz: FromQuery[str | None] = None,
     ) -> Template:
-        slot = await choose_slot(directory, type, therapist, start, tz, creation.clock())
+        slot = await choose_slot(
+            directory,
+            type,
+            therapist,
+            start,
+            tz,
+            creation.clock(),
+            creation.settings.takes_payments,
+        )
         # One key per rendered form: a double submit replays the first booking.
         return booking_form(slot, FormState(), secrets.token_urlsafe(24))
 
@@ -232,6 +242,7 @@ class BookingPages(Controller):
             first(values, "start"),
             first(values, "tz"),
             creation.clock(),
+            creation.settings.takes_payments,
         )
         key = first(values, "idempotency_key") or secrets.token_urlsafe(24)
         data = booking_from_form(values, slot)
@@ -254,6 +265,9 @@ class BookingPages(Controller):
             form = FormState.failed(values, [FieldError("booking", exc.message)], {})
             return booking_form(slot, form, key, status=409)
         token = created.manage_url.rsplit("/", 1)[1]
+        if created.payment is not None:
+            # A held booking of a type with a deposit: paying it is the next step.
+            return Redirect(request.app.route_reverse("pay", token=token), status_code=303)
         notes = [NOTE_SUPPORT] if created.support else []
         if shares_inbox(data):
             notes.append(NOTE_SHARED_INBOX)

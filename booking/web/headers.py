@@ -7,6 +7,8 @@ files, calendar files, errors of any status and the OpenAPI document all get the
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
@@ -18,6 +20,34 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# A route whose opt holds this loads Stripe.js (the payment page): its CSP allows STRIPE_JS_URL's
+# origin for the script, its frames (the card field, 3-D Secure) and its calls.
+STRIPE_JS = "stripe_js"
+# What Stripe's own Stripe.js reaches besides its script's origin (Stripe's CSP guidance).
+STRIPE_ORIGINS = ("https://js.stripe.com", "https://api.stripe.com", "https://hooks.stripe.com")
+
+
+def stripe_content_security_policy(js_url: str, api_base: str | None) -> str:
+    """The payment page's CSP: the site's own, plus Stripe.js's origin (and, against the
+    emulator, the API origin its stand-in calls)."""
+    origins = [_origin(js_url)]
+    if api_base:
+        origins.append(_origin(api_base))
+    else:
+        origins.extend(STRIPE_ORIGINS)
+    allowed = " ".join(dict.fromkeys(origins))
+    return (
+        f"default-src 'self'; script-src 'self' {allowed}; style-src 'self'; "
+        f"img-src 'self' data:; frame-src {allowed}; connect-src 'self' {allowed}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 EVERY_RESPONSE = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -52,13 +82,19 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
+    opt = route_opt(scope)
+    if opt is not None and opt.get(STRIPE_JS):
+        settings = scope["litestar_app"].state.get("settings")
+        if settings is not None and "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = stripe_content_security_policy(
+                settings.stripe_js_url, settings.stripe_api_base
+            )
     for name, value in EVERY_RESPONSE.items():
         if name not in headers:
             headers[name] = value
     if is_private(scope):
         for name, value in PRIVATE_HEADERS.items():
             headers[name] = value
-    opt = route_opt(scope)
     if opt is not None and opt.get(STRICT_TRANSPORT) and _production(scope):
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
 

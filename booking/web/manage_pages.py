@@ -147,7 +147,7 @@ class ManagePages(Controller):
         return Template(
             "public/manage.html",
             context={
-                **await _booking_context(view, directory),
+                **await booking_context(view, directory),
                 "token": token,
                 "form": form or FormState(),
                 "booked": False,
@@ -163,7 +163,7 @@ class ManagePages(Controller):
         )
 
 
-async def _booking_context(view: BookingView, directory: DirectoryService) -> dict[str, Any]:
+async def booking_context(view: BookingView, directory: DirectoryService) -> dict[str, Any]:
     tz = zone(view.timezone)
     try:
         therapist_name = (await directory.therapist(view.therapist)).name
@@ -195,7 +195,7 @@ async def _reschedule_page(
 ) -> Template:
     """Open times with the same therapist for the same consultation, in the booking's zone."""
     view = await management.view(token)
-    context = await _booking_context(view, directory)
+    context = await booking_context(view, directory)
     tz = zone(view.timezone)
     now = availability.clock()
     days: list[Any] = []

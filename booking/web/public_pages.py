@@ -18,10 +18,13 @@ from booking.scheduling.services import ANY, AvailabilityService, DirectoryServi
 from booking.web.paging import SPAN, Page, parse_window, slots_by_day
 
 
-def books_online(consultation_type: ConsultationTypeOut) -> bool:
-    """Whether the pages offer to book `consultation_type`: only free types until online
-    deposits exist."""
-    return consultation_type.price is None and consultation_type.deposit is None
+def books_online(consultation_type: ConsultationTypeOut, takes_payments: bool) -> bool:
+    """Whether the pages offer to book `consultation_type`: a free type always, one with a
+    deposit when the service takes payments online (Stripe keys set). A price with no
+    deposit is paid at the practice, which the pages cannot arrange."""
+    if consultation_type.deposit is not None:
+        return takes_payments
+    return consultation_type.price is None
 
 
 class PublicPages(Controller):
@@ -97,7 +100,7 @@ class PublicPages(Controller):
         context.update(
             tz=result.timezone.key,
             days=slots_by_day(result, names),
-            bookable=books_online(chosen),
+            bookable=books_online(chosen, settings.takes_payments),
             next_slot=result.slots[0] if result.slots else None,
             page=Page.starting(first, availability.clock().astimezone(result.timezone).date()),
         )

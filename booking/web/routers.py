@@ -40,6 +40,9 @@ from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
 from booking.web.people_pages import PeoplePages
 from booking.web.policy_pages import PolicyPages
+from booking.web.payment_pages import PaymentPages
+from booking.web.payment_webhook import PaymentWebhookController
+from booking.web.payments_api import PaymentController
 from booking.web.public_api import (
     AvailabilityController,
     DirectoryController,
@@ -80,7 +83,17 @@ def audience_routers(static: Path, settings: Settings) -> list[Router]:
     """The routers of every audience but the OpenAPI document's (see `schema_router`), with the
     static files under /static among the public pages."""
     return [
-        _router(PUBLIC_API, [DirectoryController, AvailabilityController, QuestionnaireController]),
+        # Stripe's webhook is public (its signature is the gate) and never throttled: Stripe
+        # retries what a limit would refuse.
+        _router(
+            PUBLIC_API,
+            [
+                DirectoryController,
+                AvailabilityController,
+                QuestionnaireController,
+                PaymentWebhookController,
+            ],
+        ),
         _router(
             PUBLIC_PAGES,
             [
@@ -89,12 +102,14 @@ def audience_routers(static: Path, settings: Settings) -> list[Router]:
             ],
             include_in_schema=False,
         ),
-        _router(PRIVATE_API, [BookingController, IntakeController, FeedController]),
+        _router(
+            PRIVATE_API, [BookingController, PaymentController, IntakeController, FeedController]
+        ),
         # A service's refusal on a private page is always the calm page: the person followed
         # a link or filled in a form, whatever their browser asked for.
         _router(
             PRIVATE_PAGES,
-            [BookingPages, ManagePages, IntakePages],
+            [BookingPages, ManagePages, PaymentPages, IntakePages],
             include_in_schema=False,
             exception_handlers=PAGE_ERRORS,
         ),

@@ -41,7 +41,7 @@ async def test_free_slots_on_the_times_page_link_to_the_booking_form(
     assert len(links) == len(re.findall(r'<time datetime="', page))
 
 
-async def test_paid_types_show_times_without_booking_links(
+async def test_paid_types_without_stripe_keys_show_times_without_booking_links(
     client: AsyncClient, practice: Practice
 ) -> None:
     page = (
@@ -49,7 +49,10 @@ async def test_paid_types_show_times_without_booking_links(
             "/times", params={"type": "paid", "therapist": "ana", "start": MONDAY}, headers=HTML
         )
     ).text
-    assert "cannot be booked here for now" in page
+    assert (
+        "Online payment is not available at the moment, so it cannot be booked here"
+        in page.replace("\n    ", " ")
+    )
     assert '<time datetime="2026-12-07T09:00:00-05:00">' in page
     assert "/book?" not in page
 
@@ -242,12 +245,12 @@ async def test_a_booker_whose_answers_raise_a_flag_sees_support_once_and_private
     assert "If you would like support" not in again
 
 
-async def test_the_form_for_a_paid_type_says_it_cannot_be_booked_online(
+async def test_without_stripe_keys_the_form_for_a_paid_type_says_it_cannot_be_booked(
     client: AsyncClient, practice: Practice
 ) -> None:
     response = await client.get("/book", params=book_query(type="paid"), headers=HTML)
     assert response.status_code == 422
-    assert "payments cannot be made online" in response.text
+    assert "online payment is not available at the moment" in response.text
     assert 'href="/times"' in response.text
 
 
