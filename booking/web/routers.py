@@ -38,11 +38,11 @@ from booking.web.http_errors import PAGE_ERRORS
 from booking.web.intake_api import IntakeController
 from booking.web.intake_pages import IntakePages
 from booking.web.manage_pages import ManagePages
-from booking.web.people_pages import PeoplePages
-from booking.web.policy_pages import PolicyPages
 from booking.web.payment_pages import PaymentPages
 from booking.web.payment_webhook import PaymentWebhookController
 from booking.web.payments_api import PaymentController
+from booking.web.people_pages import PeoplePages
+from booking.web.policy_pages import PolicyPages
 from booking.web.public_api import (
     AvailabilityController,
     DirectoryController,
