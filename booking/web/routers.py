@@ -44,6 +44,7 @@ from booking.web.public_api import (
     QuestionnaireController,
 )
 from booking.web.public_pages import PublicPages
+from booking.web.review_pages import ReviewPages
 from booking.web.staff_account import AccountPages
 from booking.web.staff_auth import (
     STAFF_REDIRECTS,
@@ -64,6 +65,7 @@ STAFF_CONTROLLERS: list[ControllerRouterHandler] = [
     AccountPages,
     WorkspacePages,
     HoursPages,
+    ReviewPages,
 ]
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Reload the page and try again."
