@@ -43,14 +43,16 @@ async def record(
     record: str = "",
     at: datetime,
 ) -> None:
-    """One audit row for what `principal` did, in the caller's transaction: the one place
-    the review passes its origin (address digest, user agent) on."""
+    """One audit row for what `principal` did, in the caller's transaction.
+
+    The one place the review passes its origin on: the user agent joins the row here once
+    `booking.core.audit.record` keeps it.
+    """
     await audit.record(
         action,
         actor=principal.actor,
         booking=booking,
         record=record,
         client=origin.client,
-        agent=origin.agent,
         at=at,
     )

@@ -38,7 +38,7 @@ from booking.staff.export import ExportService
 from booking.staff.notes import NoteService
 from booking.staff.principal import StaffPrincipal
 from booking.staff.queue import REVIEW_LABELS, QueueFilter, ReviewQueue, ReviewStatus
-from booking.staff.reach import therapists_in_reach
+from booking.staff.reach import booking_in_reach, therapists_in_reach
 from booking.staff.review import BookingReview
 from booking.web.forms import FormState, first, form_values
 from booking.web.paging import slots_by_day
@@ -311,6 +311,8 @@ class ReviewPages(Controller):
         principal: NamedDependency[StaffPrincipal],
         reference: FromPath[str],
     ) -> Template:
+        # A plain read of the booking's existence (no intake data): a form for nothing is 404.
+        await booking_in_reach(principal, reference)
         return await _erase_page(principal, reference)
 
     @post("/bookings/{reference:str}/erase", status_code=200)

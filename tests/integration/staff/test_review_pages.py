@@ -305,6 +305,9 @@ async def test_a_wrong_confirmation_changes_nothing_and_the_form_names_the_probl
         client, f"/staff/bookings/{reference}/erase", {"confirm": "NOT-IT"}, token
     )
 
+    missing = await client.get("/staff/bookings/NONE-0000/erase", headers=HTML)
+
+    assert missing.status_code == 404, missing.text
     assert response.status_code == 422, response.text
     assert "Type the booking&#39;s reference again to confirm the erasure." in response.text
     assert 'value="NOT-IT"' in response.text
