@@ -85,9 +85,12 @@ class WorkspacePages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         consultation_page: NamedDependency[ConsultationPage],
+        booking_review: NamedDependency[BookingReview],
         reference: FromPath[str],
     ) -> Response[Any]:
-        return await _mark(request, principal, consultation_page, reference, Outcome.COMPLETED)
+        return await _mark(
+            request, principal, consultation_page, booking_review, reference, Outcome.COMPLETED
+        )
 
     @post("/bookings/{reference:str}/no-show", status_code=303)
     async def no_show(
@@ -95,9 +98,12 @@ class WorkspacePages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         consultation_page: NamedDependency[ConsultationPage],
+        booking_review: NamedDependency[BookingReview],
         reference: FromPath[str],
     ) -> Response[Any]:
-        return await _mark(request, principal, consultation_page, reference, Outcome.NO_SHOW)
+        return await _mark(
+            request, principal, consultation_page, booking_review, reference, Outcome.NO_SHOW
+        )
 
     @get("/feed", name="staff-feed")
     async def feed(
@@ -178,12 +184,22 @@ async def _mark(
     request: Request[Any, Any, Any],
     principal: StaffPrincipal,
     consultation_page: ConsultationPage,
+    booking_review: BookingReview,
     reference: str,
     outcome: Outcome,
 ) -> Response[Any]:
     try:
         await consultation_page.mark(principal, reference, outcome, acting(request, principal))
     except (TooEarly, TooLate) as refused:
+        if principal.is_admin:
+            return await review_page(
+                request,
+                principal,
+                booking_review,
+                reference,
+                refusal=refused.message,
+                status=refused.status_code,
+            )
         return await _consultation(
             request,
             principal,

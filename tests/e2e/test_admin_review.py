@@ -152,6 +152,7 @@ def test_an_admin_reviews_reassigns_exports_erases_and_reads_the_audit_log(
         assert mail_to(server, partner["email"], "Daniel Reyes"), partner["email"]
     page.goto(f"{server.base_url}/staff/feed?therapist=daniel-reyes")
     feed_url = page.get_by_label("Feed address").input_value()
+    assert_accessible(page, "Daniel's calendar feed")
     with urllib.request.urlopen(feed_url, timeout=10) as response:
         feed = response.read().decode().replace("\r\n ", "")
     assert "Quinn" in feed
@@ -170,6 +171,7 @@ def test_an_admin_reviews_reassigns_exports_erases_and_reads_the_audit_log(
     page.goto(f"{server.base_url}/staff/bookings/{plain}")
     page.get_by_role("button", name="Cancel the consultation for the practice").click()
     expect(page.get_by_role("status")).to_contain_text("The consultation is cancelled")
+    assert_accessible(page, "couple's page, cancelled")
     page.get_by_role("link", name="Erase this couple's data").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Erase the couple's data")
     assert_accessible(page, "erase")

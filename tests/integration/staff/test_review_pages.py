@@ -142,6 +142,7 @@ async def test_the_couples_page_audits_one_row_per_record_read_and_lists_the_his
 
     assert page.status_code == 200, page.text
     assert "The note is kept." in page.text
+    assert "The practice's review" in page.text
     assert html.escape(NOTE) in page.text
     assert "Second partner&#39;s words" in page.text
     assert "Private: the other partner never sees this." in page.text
@@ -462,9 +463,26 @@ async def test_a_therapist_gets_404_from_every_admin_page_and_sees_no_review_too
         assert (await post_form(client, path, data, token)).status_code == 404, path
 
     assert own.status_code == 200, own.text
-    assert "The practice&#39;s review" not in own.text
+    assert "The practice's review" not in own.text
     assert "Review queue" not in own.text
     row = await Booking.select(Booking.erased_at, Booking.review_status).where(
         Booking.reference == reference
     )
     assert row == [{"erased_at": None, "review_status": "new"}]
+
+
+async def test_marking_a_consultation_too_early_keeps_the_admin_on_the_review_page(
+    client: AsyncClient, practice: Practice, clock: FixedClock
+) -> None:
+    reference = (await booked(client, AT_10))["reference"]
+    await as_admin(client, clock)
+
+    refused = await post_form(
+        client, f"/staff/bookings/{reference}/complete", {}, await page_token(client, reference)
+    )
+
+    assert refused.status_code == 409, refused.text
+    assert 'role="alert"' in refused.text
+    assert "The practice's review" in refused.text
+    row = await Booking.select(Booking.status).where(Booking.reference == reference)
+    assert row == [{"status": "confirmed"}]
