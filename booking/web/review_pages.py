@@ -67,6 +67,8 @@ QUEUE_LABELS = {
     "last": "To",
     "page": "Page",
 }
+# The queue's filters a link to another page or status keeps.
+FILTERS = ("status", "therapist", "flag", "first", "last")
 AUDIT_LABELS = {
     "booking": "Booking reference",
     "actor": "Who",
@@ -120,13 +122,13 @@ class ReviewPages(Controller):
             filters, page = _queue_filters(values)
             result = await review_queue.page(principal, filters, page, origin=origin(request))
         except ValidationFailed as exc:
-            context["form"] = FormState.failed(values, exc.fields or [], QUEUE_LABELS)
+            context["form"] = FormState.failed(values, _problems(exc), QUEUE_LABELS)
             return Template(
                 template_name="staff/review/queue.html",
                 context=await page_context(principal, "", **context),
                 status_code=422,
             )
-        kept = {k: v[0] for k, v in values.items() if k != "page" and v and v[0]}
+        kept = {k: v[0] for k, v in values.items() if k in FILTERS and v and v[0]}
         context["queue"] = result
         context["page_link"] = lambda n: "/staff/intakes?" + urlencode({**kept, "page": n})
         context["status_link"] = lambda s: (
@@ -177,7 +179,7 @@ class ReviewPages(Controller):
         try:
             await review_notes.add(principal, reference, first(values, "text"), origin(request))
         except ValidationFailed as exc:
-            form = FormState.failed(values, exc.fields or [], NOTE_LABELS)
+            form = FormState.failed(values, _problems(exc), NOTE_LABELS)
             return await review_page(
                 request, principal, booking_review, reference, note_form=form, status=422
             )
@@ -329,7 +331,7 @@ class ReviewPages(Controller):
                 principal, reference, first(values, "confirm"), origin(request)
             )
         except ValidationFailed as exc:
-            form = FormState.failed(values, exc.fields or [], ERASE_LABELS)
+            form = FormState.failed(values, _problems(exc), ERASE_LABELS)
             return await _erase_page(principal, reference, form=form, status=422)
         except TooEarly as early:
             form = FormState.failed(values, [FieldError("confirm", early.message)], ERASE_LABELS)
@@ -355,13 +357,13 @@ class ReviewPages(Controller):
             filters = await _audit_filters(values)
             result = await audit_log.page(principal, filters, before)
         except ValidationFailed as exc:
-            context["form"] = FormState.failed(values, exc.fields or [], AUDIT_LABELS)
+            context["form"] = FormState.failed(values, _problems(exc), AUDIT_LABELS)
             return Template(
                 template_name="staff/review/audit.html",
                 context=await page_context(principal, "", **context),
                 status_code=422,
             )
-        kept = {k: v[0] for k, v in values.items() if v and v[0]}
+        kept = {k: v[0] for k, v in values.items() if k in AUDIT_LABELS and v and v[0]}
         context["log"] = result
         context["tz"] = zone(audit_log.practice_timezone)
         context["first_link"] = "/staff/audit" + (f"?{urlencode(kept)}" if kept else "")
@@ -438,6 +440,11 @@ async def _erase_page(
         ),
         status_code=status,
     )
+
+
+def _problems(exc: ValidationFailed) -> list[FieldError]:
+    """The refusal's problems; its message alone when it names no field."""
+    return list(exc.fields) or [FieldError("", exc.message)]
 
 
 def _done(reference: str, what: str) -> Redirect:
