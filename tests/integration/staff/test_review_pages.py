@@ -24,6 +24,8 @@ from tests.factories import (
     make_therapist,
     partner_answers,
 )
+from tests.benchmarks.review import _seed
+from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_9, AT_10, AT_11, Practice, intake_token, manage_token
 from tests.staff_support import StaffLogin, create_staff, csrf_token, post_form, sign_in
@@ -486,3 +488,22 @@ async def test_marking_a_consultation_too_early_keeps_the_admin_on_the_review_pa
     assert "The practice's review" in refused.text
     row = await Booking.select(Booking.status).where(Booking.reference == reference)
     assert row == [{"status": "confirmed"}]
+
+
+async def test_the_queue_pages_on_with_its_filters_kept(
+    client: AsyncClient, database: Database, clock: FixedClock
+) -> None:
+    await _seed(55, ended=False)  # 55 bookings, three of them flagged
+    await as_admin(client, clock)
+
+    first = await client.get("/staff/intakes", params={"flag": "no"}, headers=HTML)
+    link = html.unescape(first.text.split("Next page")[0].rsplit('href="', 1)[1].split('"')[0])
+    second = await client.get(link, headers=HTML)
+
+    assert first.status_code == 200, first.text
+    assert "52 bookings, page 1 of 2" in first.text
+    assert link == "/staff/intakes?flag=no&page=2"
+    assert second.status_code == 200, second.text
+    assert "52 bookings, page 2 of 2" in second.text
+    assert second.text.count("<tr>") + second.text.count('<tr class="flagged">') == 1 + 2
+    assert "Previous page" in second.text
