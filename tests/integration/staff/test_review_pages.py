@@ -17,6 +17,7 @@ from booking.core.audit import SYSTEM, AuditAction, AuditEvent
 from booking.core.db import write_transaction
 from booking.notifications.tables import OutboxMessage
 from booking.staff.principal import Role
+from tests.benchmarks.review import _seed
 from tests.factories import (
     ALL_CONSENTS,
     DISTINCTIVE,
@@ -24,7 +25,6 @@ from tests.factories import (
     make_therapist,
     partner_answers,
 )
-from tests.benchmarks.review import _seed
 from tests.fixtures.databases import Database
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_9, AT_10, AT_11, Practice, intake_token, manage_token
