@@ -19,7 +19,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from booking.core.audit import Actor
 from booking.core.errors import (
     FieldError,
     NotFound,
@@ -30,18 +29,28 @@ from booking.core.errors import (
 )
 from booking.core.timezones import zone
 from booking.staff.access import Origin
-from booking.staff.accounts import find_account
 from booking.staff.admin_view import consultation_of
-from booking.staff.audit_log import AuditFilter, AuditLog
+from booking.staff.audit_log import AuditLog
 from booking.staff.erase import EraseService
 from booking.staff.export import ExportService
 from booking.staff.notes import NoteService
 from booking.staff.principal import StaffPrincipal
-from booking.staff.queue import REVIEW_LABELS, QueueFilter, ReviewQueue, ReviewStatus
+from booking.staff.queue import REVIEW_LABELS, ReviewQueue, ReviewStatus
 from booking.staff.reach import booking_in_reach, therapists_in_reach
 from booking.staff.review import BookingReview
 from booking.web.forms import FormState, first, form_values
 from booking.web.paging import slots_by_day
+from booking.web.review_forms import (
+    AUDIT_LABELS,
+    ERASE_LABELS,
+    FILTERS,
+    NOTE_LABELS,
+    QUEUE_LABELS,
+    audit_filters,
+    parse_instant,
+    problems_of,
+    queue_filters,
+)
 from booking.web.staff_auth import admin_only, staff_auth
 from booking.web.workspace import page_context
 
@@ -59,25 +68,6 @@ DONE = {
     "cancelled": "The consultation is cancelled for the practice. The couple and the therapist "
     "are told.",
 }
-QUEUE_LABELS = {
-    "status": "Status",
-    "therapist": "Therapist",
-    "flag": "Safety follow-up",
-    "first": "From",
-    "last": "To",
-    "page": "Page",
-}
-# The queue's filters a link to another page or status keeps.
-FILTERS = ("status", "therapist", "flag", "first", "last")
-AUDIT_LABELS = {
-    "booking": "Booking reference",
-    "actor": "Who",
-    "action": "Action",
-    "first": "From",
-    "last": "To",
-}
-NOTE_LABELS = {"text": "Note"}
-ERASE_LABELS = {"confirm": "The booking's reference"}
 
 
 def origin(request: Request[Any, Any, Any]) -> Origin:
@@ -119,10 +109,10 @@ class ReviewPages(Controller):
             "queue": None,
         }
         try:
-            filters, page = _queue_filters(values)
+            filters, page = queue_filters(values)
             result = await review_queue.page(principal, filters, page, origin=origin(request))
         except ValidationFailed as exc:
-            context["form"] = FormState.failed(values, _problems(exc), QUEUE_LABELS)
+            context["form"] = FormState.failed(values, problems_of(exc), QUEUE_LABELS)
             return Template(
                 template_name="staff/review/queue.html",
                 context=await page_context(principal, "", **context),
@@ -179,7 +169,7 @@ class ReviewPages(Controller):
         try:
             await review_notes.add(principal, reference, first(values, "text"), origin(request))
         except ValidationFailed as exc:
-            form = FormState.failed(values, _problems(exc), NOTE_LABELS)
+            form = FormState.failed(values, problems_of(exc), NOTE_LABELS)
             return await review_page(
                 request, principal, booking_review, reference, note_form=form, status=422
             )
@@ -200,7 +190,7 @@ class ReviewPages(Controller):
             if not therapist:
                 raise ValidationFailed.on("therapist", "Choose the therapist to give it to.")
             if first(values, "start"):
-                start = _instant(first(values, "start"))
+                start = parse_instant(first(values, "start"))
             await booking_review.reassign(principal, reference, therapist, start, origin(request))
         except SlotUnavailable as busy:
             return await review_page(
@@ -331,7 +321,7 @@ class ReviewPages(Controller):
                 principal, reference, first(values, "confirm"), origin(request)
             )
         except ValidationFailed as exc:
-            form = FormState.failed(values, _problems(exc), ERASE_LABELS)
+            form = FormState.failed(values, problems_of(exc), ERASE_LABELS)
             return await _erase_page(principal, reference, form=form, status=422)
         except TooEarly as early:
             form = FormState.failed(values, [FieldError("confirm", early.message)], ERASE_LABELS)
@@ -354,10 +344,10 @@ class ReviewPages(Controller):
         }
         context: dict[str, Any] = {"form": FormState(values), "log": None}
         try:
-            filters = await _audit_filters(values)
+            filters = await audit_filters(values)
             result = await audit_log.page(principal, filters, before)
         except ValidationFailed as exc:
-            context["form"] = FormState.failed(values, _problems(exc), AUDIT_LABELS)
+            context["form"] = FormState.failed(values, problems_of(exc), AUDIT_LABELS)
             return Template(
                 template_name="staff/review/audit.html",
                 context=await page_context(principal, "", **context),
@@ -442,81 +432,5 @@ async def _erase_page(
     )
 
 
-def _problems(exc: ValidationFailed) -> list[FieldError]:
-    """The refusal's problems; its message alone when it names no field."""
-    return list(exc.fields) or [FieldError("", exc.message)]
-
-
 def _done(reference: str, what: str) -> Redirect:
     return Redirect(f"/staff/bookings/{reference.strip().upper()}?done={what}", status_code=303)
-
-
-def _instant(value: str) -> datetime:
-    """A time posted by the page's own form (ISO 8601 with its offset)."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ValidationFailed.on("start", "Choose one of the times offered.")
-    return parsed
-
-
-def _date(values: dict[str, list[str]], name: str, problems: list[FieldError]) -> date | None:
-    raw = first(values, name).strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.append(FieldError(name, "Give the date in the form YYYY-MM-DD."))
-        return None
-
-
-def _queue_filters(values: dict[str, list[str]]) -> tuple[QueueFilter, int]:
-    """The queue's filters from its query, every malformed value named at once."""
-    problems: list[FieldError] = []
-    status: ReviewStatus | None = None
-    raw_status = first(values, "status").strip()
-    if raw_status:
-        try:
-            status = ReviewStatus(raw_status)
-        except ValueError:
-            problems.append(FieldError("status", "Choose one of the statuses listed."))
-    flag = {"": None, "yes": True, "no": False}.get(first(values, "flag").strip())
-    if first(values, "flag").strip() not in ("", "yes", "no"):
-        problems.append(FieldError("flag", "Choose yes, no, or either."))
-    first_day, last_day = _date(values, "first", problems), _date(values, "last", problems)
-    page = 1
-    raw_page = first(values, "page").strip()
-    if raw_page:
-        if raw_page.isdigit() and 1 <= int(raw_page) <= 100_000:
-            page = int(raw_page)
-        else:
-            problems.append(FieldError("page", "Pages are numbered from 1."))
-    if problems:
-        raise ValidationFailed(problems[0].message, problems)
-    therapist = first(values, "therapist").strip() or None
-    return QueueFilter(status, therapist, flag, first_day, last_day), page
-
-
-async def _audit_filters(values: dict[str, list[str]]) -> AuditFilter:
-    """The audit log's filters from its query; a member of staff is named by their email."""
-    problems: list[FieldError] = []
-    actor = first(values, "actor").strip() or None
-    if actor and "@" in actor:
-        account = await find_account(email=actor)
-        if account is None:
-            problems.append(FieldError("actor", "No staff account has this email."))
-        else:
-            actor = Actor.staff(account.id).label
-    first_day, last_day = _date(values, "first", problems), _date(values, "last", problems)
-    if problems:
-        raise ValidationFailed(problems[0].message, problems)
-    return AuditFilter(
-        actor=actor,
-        booking=first(values, "booking").strip() or None,
-        action=first(values, "action").strip() or None,
-        first=first_day,
-        last=last_day,
-    )
