@@ -20,8 +20,10 @@ from piccolo.engine.base import Engine
 from booking.bookings.booked_time import LiveBookings
 from booking.bookings.create import BookingCreation
 from booking.bookings.holds import sweep_holds_forever
+from booking.bookings.links import LinkService
 from booking.bookings.manage import BookingManagement
 from booking.bookings.outcomes import ConsultationOutcomes
+from booking.bookings.reassign import Reassignment
 from booking.core.db import close_pool, make_engine, open_pool
 from booking.core.ratelimit import rate_limit_store
 from booking.core.settings import Settings, get_settings
@@ -39,13 +41,19 @@ from booking.piccolo_app import use_engine
 from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.staff.accounts import StaffAccounts
+from booking.staff.audit_log import AuditLog
 from booking.staff.consultation import ConsultationPage
+from booking.staff.erase import EraseService
+from booking.staff.export import ExportService
 from booking.staff.feed import WorkspaceFeed
 from booking.staff.home import WorkspaceHome
 from booking.staff.hours import WorkspaceHours
+from booking.staff.notes import NoteService
 from booking.staff.passwords import warm_up
 from booking.staff.policies import PolicyService
 from booking.staff.reports import ReportService
+from booking.staff.queue import ReviewQueue
+from booking.staff.review import BookingReview
 from booking.staff.sessions import Sessions, session_store
 from booking.staff.sign_in import SignIn
 from booking.staff.two_factor import TwoFactor
@@ -151,6 +159,21 @@ def create_app(
     # The admin's people, policies and reports pages.
     policies = PolicyService(clock)
     reports = ReportService(settings.practice_timezone, clock)
+    # The admin's review (booking.staff): queue, couple's page, notes, export, erase, audit log.
+    review = {
+        "review_queue": ReviewQueue(settings.practice_timezone, clock),
+        "booking_review": BookingReview(
+            keyring,
+            clock,
+            LinkService(settings, clock, announcer),
+            Reassignment(settings, clock, availability, announcer=announcer),
+            management,
+        ),
+        "review_notes": NoteService(keyring, clock),
+        "review_export": ExportService(keyring, clock),
+        "review_erase": EraseService(clock),
+        "audit_log": AuditLog(settings.practice_timezone),
+    }
     warm_up()
 
     return Litestar(
@@ -182,6 +205,7 @@ def create_app(
             "workspace_feed": Provide(lambda: workspace_feed, use_cache=True, sync_to_thread=False),
             "policies": Provide(lambda: policies, use_cache=True, sync_to_thread=False),
             "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
+            **{name: _provide(service) for name, service in review.items()},
         },
         middleware=[RequestObservation(settings), WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -208,6 +232,11 @@ def create_app(
         pdb_on_exception=False,
         logging_config=None,
     )
+
+
+def _provide(service: object) -> Provide:
+    """`service`, the one instance every request is given."""
+    return Provide(lambda: service, use_cache=True, sync_to_thread=False)
 
 
 def _state(settings: Settings, engine: Engine[Any], staff: StaffAuth) -> State:

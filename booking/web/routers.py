@@ -50,6 +50,7 @@ from booking.web.public_api import (
 )
 from booking.web.public_pages import PublicPages
 from booking.web.report_pages import ReportPages
+from booking.web.review_pages import ReviewPages
 from booking.web.staff_account import AccountPages
 from booking.web.staff_auth import (
     STAFF_REDIRECTS,
@@ -73,6 +74,7 @@ STAFF_CONTROLLERS: list[ControllerRouterHandler] = [
     PeoplePages,
     PolicyPages,
     ReportPages,
+    ReviewPages,
 ]
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Reload the page and try again."

@@ -1,5 +1,6 @@
 """The workspace's other pages: the home (`/staff`), one consultation
-(`/staff/bookings/{reference}`, marked completed or missed by POST), and the calendar feed
+(`/staff/bookings/{reference}`, marked completed or missed by POST; an admin is shown the
+review's page of it), and the calendar feed
 (`/staff/feed`, a new URL, invitation emails on or off).
 
 Thin: parse, call one service, render. What a person may not reach is the services' 404.
@@ -20,7 +21,9 @@ from booking.staff.consultation import ConsultationPage
 from booking.staff.feed import WorkspaceFeed
 from booking.staff.home import WorkspaceHome
 from booking.staff.principal import StaffPrincipal
+from booking.staff.review import BookingReview
 from booking.web.forms import first, form_values
+from booking.web.review_pages import review_page
 from booking.web.workspace import acting, chosen, page_context, with_therapist
 
 MARKED = {
@@ -62,9 +65,16 @@ class WorkspacePages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         consultation_page: NamedDependency[ConsultationPage],
+        booking_review: NamedDependency[BookingReview],
         reference: FromPath[str],
         marked: FromQuery[str | None] = None,
     ) -> Template:
+        if principal.is_admin:
+            # The admin's page: the same consultation, read (and audited) by the review, with
+            # its tools (booking.web.review_pages).
+            return await review_page(
+                request, principal, booking_review, reference, message=MARKED.get(marked or "")
+            )
         return await _consultation(
             request, principal, consultation_page, reference, message=MARKED.get(marked or "")
         )
@@ -75,9 +85,12 @@ class WorkspacePages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         consultation_page: NamedDependency[ConsultationPage],
+        booking_review: NamedDependency[BookingReview],
         reference: FromPath[str],
     ) -> Response[Any]:
-        return await _mark(request, principal, consultation_page, reference, Outcome.COMPLETED)
+        return await _mark(
+            request, principal, consultation_page, booking_review, reference, Outcome.COMPLETED
+        )
 
     @post("/bookings/{reference:str}/no-show", status_code=303)
     async def no_show(
@@ -85,9 +98,12 @@ class WorkspacePages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[StaffPrincipal],
         consultation_page: NamedDependency[ConsultationPage],
+        booking_review: NamedDependency[BookingReview],
         reference: FromPath[str],
     ) -> Response[Any]:
-        return await _mark(request, principal, consultation_page, reference, Outcome.NO_SHOW)
+        return await _mark(
+            request, principal, consultation_page, booking_review, reference, Outcome.NO_SHOW
+        )
 
     @get("/feed", name="staff-feed")
     async def feed(
@@ -168,12 +184,22 @@ async def _mark(
     request: Request[Any, Any, Any],
     principal: StaffPrincipal,
     consultation_page: ConsultationPage,
+    booking_review: BookingReview,
     reference: str,
     outcome: Outcome,
 ) -> Response[Any]:
     try:
         await consultation_page.mark(principal, reference, outcome, acting(request, principal))
     except (TooEarly, TooLate) as refused:
+        if principal.is_admin:
+            return await review_page(
+                request,
+                principal,
+                booking_review,
+                reference,
+                refusal=refused.message,
+                status=refused.status_code,
+            )
         return await _consultation(
             request,
             principal,

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.mailserver import MailServer, running_mail_server
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,6 +40,8 @@ READY_WITHIN = 30.0  # seconds
 class Server:
     base_url: str
     data_dir: Path
+    # The SMTP sink every email of the service goes to (its in-process worker sends them).
+    mail: MailServer
 
     @property
     def log(self) -> str:
@@ -64,8 +68,15 @@ def _ready(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`booking init`, `booking migrate`, `booking demo`, then `booking serve` on a free port."""
+def mail_sink() -> Iterator[MailServer]:
+    with running_mail_server() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailServer) -> Iterator[Server]:
+    """`booking init`, `booking migrate`, `booking demo`, then `booking serve` on a free port,
+    sending its emails to the SMTP sink."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
@@ -83,6 +94,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         LOG_LEVEL="DEBUG",
         # Therapists too sign in with a second factor, as in production.
         STAFF_REQUIRE_TOTP="1",
+        # The test suite's own environment turns the in-process worker off; the real service
+        # sends its emails, to the sink.
+        BOOKING_EMBEDDED_WORKER="1",
+        SMTP_URL=mail_sink.url,
     )
     for command in ("init", "migrate", "demo"):
         subprocess.run([BIN / "booking", command], env=env, check=True, capture_output=True)
@@ -103,7 +118,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     + (data_dir / "server.log").read_text()
                 )
             time.sleep(0.1)  # polling interval, not a wait for readiness
-        yield Server(base_url, data_dir)
+        yield Server(base_url, data_dir, mail_sink)
     finally:
         process.terminate()
         try:
