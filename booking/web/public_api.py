@@ -6,10 +6,12 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from booking.core.errors import NotFound
 from booking.core.timezones import LocalClock
 from booking.intake.questionnaire import load_questionnaire
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
+from booking.web.openapi import declares
 from booking.web.paging import parse_window
 
 
@@ -51,7 +53,7 @@ class AvailabilityController(Controller):
     path = "/api/v1/availability"
     tags = ["availability"]
 
-    @get(summary="Open consultation slots")
+    @get(summary="Open consultation slots", opt=declares(NotFound))
     async def availability(
         self,
         availability: NamedDependency[AvailabilityService],
