@@ -278,7 +278,7 @@ def _answers_schema(audience: str) -> dict[str, Any]:
 # An answer left empty: what the service reads as "not answered" (allowed when not required).
 UNANSWERED: list[dict[str, Any]] = [
     {"type": "null"},
-    {"type": "array", "maxItems": 0},
+    {"type": "array", "items": {"type": "string"}, "maxItems": 0},
     {"type": "string", "pattern": r"^\s*$"},
 ]
 
