@@ -30,6 +30,7 @@ from litestar import Litestar, Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
+from msgspec import Struct
 
 from booking.core.errors import (
     PayloadTooLarge,
@@ -68,6 +69,46 @@ DEFAULT_CODES = {
     413: PayloadTooLarge.code,
     422: "validation_error",
 }
+
+
+# --- the questionnaire's public shape (api.md, "Intake questionnaire") ----------------------
+
+
+class OptionOut(Struct, frozen=True):
+    value: str
+    label: str
+
+
+class QuestionOut(Struct, frozen=True):
+    id: str
+    type: str
+    label: str
+    help: str | None
+    required: bool
+    options: list[OptionOut]
+    min: int | None
+    max: int | None
+    max_length: int | None
+
+
+class SectionOut(Struct, frozen=True):
+    id: str
+    title: str
+    intro: str | None
+    audience: str
+    private: bool
+    questions: list[QuestionOut]
+
+
+class QuestionnaireOut(Struct, frozen=True):
+    version: str
+    published: str
+    sections: list[SectionOut]
+
+
+def questionnaire_out(public: dict[str, object]) -> QuestionnaireOut:
+    """`Questionnaire.to_public()` as its documented struct."""
+    return msgspec.convert(public, QuestionnaireOut)
 
 
 def declares(*errors: type[ServiceError]) -> dict[str, Any]:
@@ -164,8 +205,9 @@ def _error_response(status: int, codes: Iterable[str]) -> dict[str, Any]:
 
 
 def _add_error_model(schemas: dict[str, Any]) -> None:
-    (_,), components = msgspec.json.schema_components(
-        [ErrorBody], ref_template=COMPONENTS + "{name}"
+    # And the questionnaire's shape, which a partner's intake view carries too.
+    _, components = msgspec.json.schema_components(
+        [ErrorBody, QuestionnaireOut], ref_template=COMPONENTS + "{name}"
     )
     schemas.update(components)
 
@@ -228,6 +270,14 @@ def _refine_requests(schemas: dict[str, Any]) -> None:
             "couple": _answers_schema(COUPLE),
             "booker": _answers_schema(EACH_PARTNER),
         }
+    if "PartnerIntakeView" in schemas:
+        view = schemas["PartnerIntakeView"]["properties"]
+        view["questionnaire"] = {"$ref": f"{COMPONENTS}QuestionnaireOut"}
+        view["partner"] = _strings_object("name")
+        view["consents"] = {
+            "type": "array",
+            "items": _strings_object("id", "version", "title", "text"),
+        }
     if "PartnerIntakeIn" in schemas:
         prop("PartnerIntakeIn", "answers").clear()
         prop("PartnerIntakeIn", "answers").update(_answers_schema(EACH_PARTNER))
@@ -249,6 +299,14 @@ def _refine_parameters(parameters: list[dict[str, Any]]) -> None:
         refined = PARAMETERS.get((parameter["in"], parameter["name"]))
         if refined is not None:
             parameter["schema"] = dict(refined)
+
+
+def _strings_object(*names: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in names},
+        "required": list(names),
+    }
 
 
 def _consents_schema() -> dict[str, Any]:

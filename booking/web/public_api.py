@@ -11,7 +11,7 @@ from booking.core.timezones import LocalClock
 from booking.intake.questionnaire import load_questionnaire
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
-from booking.web.openapi import declares
+from booking.web.openapi import QuestionnaireOut, declares, questionnaire_out
 from booking.web.paging import parse_window
 
 
@@ -82,5 +82,5 @@ class QuestionnaireController(Controller):
     tags = ["intake"]
 
     @get("/questionnaire", summary="The current intake questionnaire")
-    async def questionnaire(self) -> dict[str, object]:
-        return load_questionnaire().to_public()
+    async def questionnaire(self) -> QuestionnaireOut:
+        return questionnaire_out(load_questionnaire().to_public())
