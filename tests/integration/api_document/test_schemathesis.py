@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,22 +52,37 @@ def dictionaries(manage: str, partner: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def book_twice(base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two couples' bookings, of the first and the last open time of the next two weeks."""
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        times = await http.get(
+            "/api/v1/availability", params={"consultation_type": "consult", "therapist": "ana"}
+        )
+        slots = times.json()["slots"]
+        booked = []
+        for slot, couple in ((slots[0], "park"), (slots[-1], "lee")):
+            partners = [
+                {"name": "Robin", "email": f"robin@{couple}.example.org"},
+                {"name": "Sam", "email": f"sam@{couple}.example.org"},
+            ]
+            body = booking_request(slot["start"], partners=partners)
+            created = await http.post("/api/v1/bookings", json=body)
+            assert created.status_code == 201, created.text
+            booked.append(created.json())
+    return booked[0], booked[1]
+
+
 async def test_schemathesis_finds_nothing_the_document_does_not_promise(
     database: Database, practice: Practice, tmp_path: Path
 ) -> None:
     async with serving(database, tmp_path, **UNTHROTTLED) as base_url:
-        async with httpx.AsyncClient(base_url=base_url) as http:
-            times = await http.get(
-                "/api/v1/availability", params={"consultation_type": "consult", "therapist": "ana"}
-            )
-            start = times.json()["slots"][0]["start"]
-            created = await http.post("/api/v1/bookings", json=booking_request(start))
-            assert created.status_code == 201, created.text
-        booked = created.json()
-        partner = derive_token(SECRET, "intake", f"{booked['reference']}:2", 0)
+        # Two bookings: the run may cancel the first by its manage link, which ends its intake
+        # links too, so the partner's link comes from the second.
+        managed, answered = await book_twice(base_url)
+        partner = derive_token(SECRET, "intake", f"{answered['reference']}:2", 0)
         config = tmp_path / "schemathesis.toml"
         config.write_text(
-            CONFIG.read_text() + dictionaries(manage_token(booked["manage_url"]), partner)
+            CONFIG.read_text() + dictionaries(manage_token(managed["manage_url"]), partner)
         )
         started = time.monotonic()
         run = await asyncio.create_subprocess_exec(
