@@ -33,6 +33,7 @@ from litestar.routes import HTTPRoute
 from msgspec import Struct
 
 from booking.core.errors import (
+    NotFound,
     PayloadTooLarge,
     RateLimited,
     ServiceError,
@@ -53,7 +54,6 @@ from booking.web.http_errors import ErrorBody
 RAISES = "raises"
 COMPONENTS = "#/components/schemas/"
 ERROR_REF = {"$ref": f"{COMPONENTS}ErrorBody"}
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 STATUS_TEXT = {
     400: "The request body could not be read (it is not JSON).",
     404: "Nothing is found for the address or a value the request names.",
@@ -63,12 +63,7 @@ STATUS_TEXT = {
     429: "Too many write requests from this address; retry after `Retry-After` seconds.",
 }
 # The codes each status carries when no handler declares its own (api.md, "Conventions").
-DEFAULT_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    413: PayloadTooLarge.code,
-    422: "validation_error",
-}
+DEFAULT_CODES = {400: "bad_request", 404: NotFound.code, 413: PayloadTooLarge.code}
 
 
 # --- the questionnaire's public shape (api.md, "Intake questionnaire") ----------------------
