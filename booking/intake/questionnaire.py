@@ -330,6 +330,9 @@ def _clean(question: Question, value: object) -> object:
     if kind == "scale":
         if question.min is None or question.max is None:  # loading refuses a scale without them
             raise RuntimeError(f"scale question {question.id!r} has no bounds")
+        # JSON does not tell 5 from 5.0 (nor does JSON Schema's "integer"): both are five.
+        if type(value) is float and value.is_integer():
+            value = int(value)
         if type(value) is not int or not question.min <= value <= question.max:
             raise _Refused(f"Please choose a whole number from {question.min} to {question.max}.")
         return value

@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
@@ -58,9 +57,10 @@ from booking.staff.sessions import Sessions, session_store
 from booking.staff.sign_in import SignIn
 from booking.staff.two_factor import TwoFactor
 from booking.web import templating
-from booking.web.headers import security_headers
+from booking.web.headers import allow_every_method, security_headers
 from booking.web.http_errors import EXCEPTION_HANDLERS
 from booking.web.observability import RequestObservation, ResponseObservation
+from booking.web.openapi import ApiDocument
 from booking.web.ratelimit import WriteRateLimit
 from booking.web.routers import SCHEMA_PATH, audience_routers, schema_router
 from booking.web.staff_auth import StaffAuth
@@ -209,7 +209,7 @@ def create_app(
         },
         middleware=[RequestObservation(settings), WriteRateLimit(settings, rate_limits, clock)],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[security_headers, ResponseObservation(settings)],
+        before_send=[security_headers, allow_every_method, ResponseObservation(settings)],
         lifespan=[database],
         state=_state(settings, engine, staff),
         template_config=TemplateConfig(
@@ -223,8 +223,9 @@ def create_app(
             path=SCHEMA_PATH,
             openapi_router=schema_router(),
             # The document only: Litestar's documentation pages load unpinned scripts from
-            # CDNs, which the Content-Security-Policy (rightly) refuses.
-            render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],
+            # CDNs, which the Content-Security-Policy (rightly) refuses. Completed with every
+            # error each operation answers (booking.web.openapi).
+            render_plugins=[ApiDocument(path=["/openapi.json", "/"])],
         ),
         request_max_body_size=64 * 1024,
         debug=False,

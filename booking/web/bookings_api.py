@@ -19,8 +19,9 @@ from booking.bookings.schemas import (
     Cancelled,
     RescheduleIn,
 )
-from booking.core.errors import ValidationFailed
+from booking.core.errors import BookingLimitReached, SlotUnavailable, TooLate, ValidationFailed
 from booking.web.clients import client_address
+from booking.web.openapi import declares
 
 
 def checked_idempotency_key(value: str | None) -> str | None:
@@ -39,7 +40,11 @@ class BookingController(Controller):
     path = "/api/v1/bookings"
     tags = ["bookings"]
 
-    @post(summary="Book a consultation (or hold it, for a type with a deposit)", status_code=201)
+    @post(
+        summary="Book a consultation (or hold it, for a type with a deposit)",
+        status_code=201,
+        opt=declares(SlotUnavailable, BookingLimitReached),
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -77,7 +82,12 @@ class BookingController(Controller):
             headers={"Content-Disposition": 'attachment; filename="consultation.ics"'},
         )
 
-    @post("/{manage_token:str}/cancel", summary="Cancel a booking", status_code=200)
+    @post(
+        "/{manage_token:str}/cancel",
+        summary="Cancel a booking",
+        status_code=200,
+        opt=declares(TooLate),
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -88,7 +98,12 @@ class BookingController(Controller):
         reason = data.reason if data else None
         return await management.cancel(manage_token, reason, client_address(request))
 
-    @post("/{manage_token:str}/reschedule", summary="Move a booking", status_code=200)
+    @post(
+        "/{manage_token:str}/reschedule",
+        summary="Move a booking",
+        status_code=200,
+        opt=declares(SlotUnavailable, TooLate),
+    )
     async def reschedule(
         self,
         request: Request[Any, Any, Any],

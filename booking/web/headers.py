@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
 from booking.core.logs import TOKEN
@@ -102,3 +103,22 @@ async def security_headers(message: Message, scope: Scope) -> None:
 def _production(scope: Scope) -> bool:
     settings = scope["litestar_app"].state.get("settings")
     return bool(getattr(settings, "is_production", False))
+
+
+async def allow_every_method(message: Message, scope: Scope) -> None:
+    """Names every method of the path in the automatic OPTIONS answer's `Allow`.
+
+    Litestar 2.25 makes that answer when a controller's first handler for a path is registered,
+    so it leaves out the methods of the path's later handlers (GET beside POST on an intake link).
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    handler = scope.get("route_handler")
+    if handler is None or handler.handler_name != "options_handler":
+        return
+    template = scope.get("path_template")
+    for route in scope["litestar_app"].routes:
+        if isinstance(route, HTTPRoute) and route.path_format == template:
+            headers = MutableScopeHeaders.from_message(message)
+            headers["Allow"] = ", ".join(sorted(route.methods))
+            return

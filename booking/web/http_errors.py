@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from msgspec import Struct
 
 from booking.core.errors import FieldError, ServiceError
 from booking.web.audiences import PAGES, route_opt
@@ -59,6 +60,27 @@ HTTP_CODES = {
 }
 
 
+class ErrorField(Struct, frozen=True):
+    """One value that was refused: its path in the request (`partners[0].email`) and why."""
+
+    field: str
+    message: str
+
+
+class ErrorDetail(Struct, frozen=True):
+    """A machine-readable `code`, a message for people, and the fields concerned."""
+
+    code: str
+    message: str
+    fields: list[ErrorField]
+
+
+class ErrorBody(Struct, frozen=True):
+    """Every 4xx and 5xx answer of the API."""
+
+    error: ErrorDetail
+
+
 def error_response(
     request: Request[Any, Any, Any],
     status: int,
@@ -74,13 +96,9 @@ def error_response(
             status_code=status,
             headers=headers,
         )
-    body = {
-        "error": {
-            "code": code,
-            "message": message,
-            "fields": [{"field": f.field, "message": f.message} for f in fields or []],
-        }
-    }
+    body = ErrorBody(
+        ErrorDetail(code, message, [ErrorField(f.field, f.message) for f in fields or []])
+    )
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 

@@ -6,10 +6,12 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from booking.core.errors import NotFound
 from booking.core.timezones import LocalClock
 from booking.intake.questionnaire import load_questionnaire
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
+from booking.web.openapi import QuestionnaireOut, declares, questionnaire_out
 from booking.web.paging import parse_window
 
 
@@ -51,7 +53,7 @@ class AvailabilityController(Controller):
     path = "/api/v1/availability"
     tags = ["availability"]
 
-    @get(summary="Open consultation slots")
+    @get(summary="Open consultation slots", opt=declares(NotFound))
     async def availability(
         self,
         availability: NamedDependency[AvailabilityService],
@@ -80,5 +82,5 @@ class QuestionnaireController(Controller):
     tags = ["intake"]
 
     @get("/questionnaire", summary="The current intake questionnaire")
-    async def questionnaire(self) -> dict[str, object]:
-        return load_questionnaire().to_public()
+    async def questionnaire(self) -> QuestionnaireOut:
+        return questionnaire_out(load_questionnaire().to_public())

@@ -358,11 +358,21 @@ def test_multiple_choice_answer_comes_back_in_the_questionnaires_order() -> None
     assert cleaned["trust_strains"] == ["stress", "money"]
 
 
-@pytest.mark.parametrize("value", [11, -1, 5.0, 5.5, True, "7"])
+@pytest.mark.parametrize("value", [11, -1, 5.5, 10.5, True, "7"])
 def test_scale_answer_must_be_a_whole_number_within_its_range(value: object) -> None:
     assert refuse_partner(trust_in_care=value) == {
         "intake.trust_in_care": "Please choose a whole number from 0 to 10."
     }
+
+
+def test_scale_answer_written_with_a_zero_fraction_is_that_whole_number() -> None:
+    # JSON (and the OpenAPI document's "integer") does not tell 5 from 5.0.
+    cleaned = validate_answers(
+        load_questionnaire(), EACH_PARTNER, partner_answers(trust_in_care=5.0), "intake"
+    )
+
+    assert cleaned["trust_in_care"] == 5
+    assert type(cleaned["trust_in_care"]) is int
 
 
 def test_scale_answer_may_be_either_end_of_its_range() -> None:
