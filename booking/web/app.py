@@ -50,8 +50,8 @@ from booking.staff.hours import WorkspaceHours
 from booking.staff.notes import NoteService
 from booking.staff.passwords import warm_up
 from booking.staff.policies import PolicyService
-from booking.staff.reports import ReportService
 from booking.staff.queue import ReviewQueue
+from booking.staff.reports import ReportService
 from booking.staff.review import BookingReview
 from booking.staff.sessions import Sessions, session_store
 from booking.staff.sign_in import SignIn
