@@ -4,6 +4,7 @@ Stripe.js saves it, the charge, the confirmation and the invitations."""
 from __future__ import annotations
 
 from booking.bookings.tables import Booking
+from booking.notifications.tables import OutboxMessage
 from tests.integration.payments.conftest import Paying
 from tests.integration.practice import Practice
 from tests.stripe_emulator import CARD_3DS, CARD_DECLINED_ON_CHARGE, CARD_OK
@@ -18,6 +19,8 @@ async def test_a_paid_hold_is_confirmed_and_invited(paying: Paying, practice: Pr
     assert payment["pay_url"].endswith("/pay")
     assert payment["expires_at"] == held["hold_expires_at"]
 
+    # Nobody is invited to an unpaid hold.
+    assert await OutboxMessage.count() == 0
     page = await paying.payment_page(held)
     assert page["status"] == "pending"
     assert page["test_mode"] is True
@@ -81,4 +84,24 @@ async def test_a_declined_card_keeps_the_hold_for_another(
     row = await Booking.select(Booking.status).where(Booking.reference == held["reference"]).first()
     assert row is not None
     assert row["status"] == "confirmed"
+    assert len(paying.emulator.charges(held["reference"])) == 1
+
+
+async def test_a_failed_3d_secure_step_charges_nothing_and_allows_another_card(
+    paying: Paying, practice: Practice
+) -> None:
+    held = await paying.hold()
+    saved = await paying.save_card(await paying.payment_page(held), CARD_3DS)
+    first = (await paying.pay(held, saved["id"])).json()
+    assert first["status"] == "requires_action"
+    paying.emulator.authenticate_payment(first["client_secret"], success=False)
+    refused = (await paying.pay(held, saved["id"])).json()
+    assert refused["status"] == "failed"
+    assert refused["booking"]["status"] == "pending_payment"
+    assert refused["setup_client_secret"]
+    assert paying.emulator.charges(held["reference"]) == []
+    retry = await paying.payment_page(held)
+    saved = await paying.save_card(retry, CARD_OK)
+    paid = (await paying.pay(held, saved["id"])).json()
+    assert paid["status"] == "succeeded"
     assert len(paying.emulator.charges(held["reference"])) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from booking.bookings.tables import IdempotencyKey
 from tests.factories import booking_request
 from tests.integration.pages.conftest import booking_form
 from tests.integration.payments.conftest import Paying
@@ -56,3 +57,16 @@ async def test_the_booking_form_leads_to_the_payment_page(
     page = await paying.client.get(location, headers=HTML)
     assert page.status_code == 200
     assert "Pay the deposit" in page.text
+
+
+async def test_a_repeated_hold_request_answers_the_same_pay_link_without_storing_it(
+    paying: Paying, practice: Practice
+) -> None:
+    body = booking_request(AT_10, kind="paid")
+    headers = {"Idempotency-Key": "hold-once"}
+    first = (await paying.client.post("/api/v1/bookings", json=body, headers=headers)).json()
+    again = (await paying.client.post("/api/v1/bookings", json=body, headers=headers)).json()
+    assert again["payment"] == first["payment"]
+    token = manage_token(first["manage_url"])
+    (stored,) = await IdempotencyKey.select(IdempotencyKey.response_body)
+    assert token not in stored["response_body"]
