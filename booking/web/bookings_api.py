@@ -19,7 +19,13 @@ from booking.bookings.schemas import (
     Cancelled,
     RescheduleIn,
 )
-from booking.core.errors import BookingLimitReached, SlotUnavailable, TooLate, ValidationFailed
+from booking.core.errors import (
+    BookingLimitReached,
+    NotBookableOnline,
+    SlotUnavailable,
+    TooLate,
+    ValidationFailed,
+)
 from booking.web.clients import client_address
 from booking.web.openapi import declares
 
@@ -43,7 +49,7 @@ class BookingController(Controller):
     @post(
         summary="Book a consultation (or hold it, for a type with a deposit)",
         status_code=201,
-        opt=declares(SlotUnavailable, BookingLimitReached),
+        opt=declares(SlotUnavailable, BookingLimitReached, NotBookableOnline),
     )
     async def create(
         self,

@@ -9,7 +9,9 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 from msgspec import Struct
 
+from booking.core.errors import BadSignature, TryAgainLater
 from booking.payments.webhook import PaymentWebhook
+from booking.web.openapi import declares
 
 
 class WebhookReceived(Struct, frozen=True):
@@ -21,7 +23,11 @@ class PaymentWebhookController(Controller):
     path = "/api/v1/payments/stripe/webhook"
     tags = ["payments"]
 
-    @post(summary="Stripe events (signature verified)", status_code=200)
+    @post(
+        summary="Stripe events (signature verified)",
+        status_code=200,
+        opt=declares(BadSignature, TryAgainLater),
+    )
     async def receive(
         self,
         request: Request[Any, Any, Any],

@@ -7,8 +7,10 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from booking.core.errors import AlreadyPaid, NotBookableOnline, PaymentsUnavailable, TooLate
 from booking.payments.schemas import PayIn, PaymentPageOut, PayOut
 from booking.payments.service import PaymentService
+from booking.web.openapi import declares
 
 
 class PaymentController(Controller):
@@ -18,13 +20,18 @@ class PaymentController(Controller):
     @get(
         name="payment-api",
         summary="A held booking's deposit: amount, hold, and the card form's SetupIntent",
+        opt=declares(TooLate, NotBookableOnline, PaymentsUnavailable),
     )
     async def page(
         self, manage_token: FromPath[str], payments: NamedDependency[PaymentService]
     ) -> PaymentPageOut:
         return await payments.page(manage_token)
 
-    @post(summary="Charge the card saved on the booking's SetupIntent (once)", status_code=200)
+    @post(
+        summary="Charge the card saved on the booking's SetupIntent (once)",
+        status_code=200,
+        opt=declares(TooLate, AlreadyPaid, NotBookableOnline, PaymentsUnavailable),
+    )
     async def pay(
         self,
         manage_token: FromPath[str],

@@ -88,7 +88,9 @@ async def test_schemathesis_finds_nothing_the_document_does_not_promise(
         run = await asyncio.create_subprocess_exec(
             *(str(Path(sys.executable).with_name("st")), "--config-file", str(config), "run"),
             *(f"{base_url}/schema/openapi.json", "--max-time", str(SECONDS), "--seed", SEED),
-            *("--no-color", "--workers", "2", "--report-dir", str(tmp_path / "report")),
+            # One worker: schemathesis's threads can trip CPython 3.11's "AST constructor
+            # recursion depth mismatch" (a race in the compiler), an error of the tool, not ours.
+            *("--no-color", "--workers", "1", "--report-dir", str(tmp_path / "report")),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=tmp_path,
