@@ -7,6 +7,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from booking.bookings.tables import Booking
+from booking.core.logs import current_request_id
 
 # pending -> sent | failed | skipped (superseded by a later change, or no longer relevant)
 OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
@@ -40,3 +41,7 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     # The therapist addressed when it is not the booking's own: the one a reassigned booking
     # left (recipient "former_therapist"); null for every other row.
     therapist_id = Integer(null=True, default=None)
+    # The id of the request that wrote the row (null outside one: a sweep, the command line),
+    # taken when the row is made, whichever writer makes it; the worker names it on the lines
+    # of the row's delivery. Never token-shaped (booking.core.logs.acceptable_request_id).
+    request_id = Varchar(length=64, null=True, default=current_request_id)
