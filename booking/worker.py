@@ -29,8 +29,8 @@ from dramatiq.middleware import AsyncIO, Middleware
 from piccolo.engine.postgres import PostgresEngine
 
 from booking.core import metrics
-from booking.core.logs import REQUEST_ID, acceptable_request_id
 from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool
+from booking.core.logs import REQUEST_ID, acceptable_request_id
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.retention import purge_daily

@@ -69,7 +69,9 @@ def acceptable_request_id(value: object) -> bool:
     """Whether `value` may serve as a request id: short, plain, and not token-shaped (a
     token-shaped id would be taken out of every line, and must never be stored)."""
     return (
-        isinstance(value, str) and bool(REQUEST_ID_SHAPE.fullmatch(value)) and redact(value) == value
+        isinstance(value, str)
+        and bool(REQUEST_ID_SHAPE.fullmatch(value))
+        and redact(value) == value
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -44,4 +47,5 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     # The id of the request that wrote the row (null outside one: a sweep, the command line),
     # taken when the row is made, whichever writer makes it; the worker names it on the lines
     # of the row's delivery. Never token-shaped (booking.core.logs.acceptable_request_id).
-    request_id = Varchar(length=64, null=True, default=current_request_id)
+    # (Piccolo's type wants a str from a callable default; None suits this nullable column.)
+    request_id = Varchar(length=64, null=True, default=cast(Callable[[], str], current_request_id))

@@ -51,7 +51,8 @@ async def test_a_booking_refused_after_expiring_a_hold_counts_nothing_and_the_sw
 
     assert refused.status_code == 409, refused.text
     stored = await Booking.select(Booking.status).first()
-    assert stored is not None and stored["status"] == "pending_payment"
+    assert stored is not None
+    assert stored["status"] == "pending_payment"
     assert expiries() == before
     assert await sweep_expired_holds(clock.now) == 1
     assert expiries() == before + 1

@@ -51,7 +51,8 @@ async def test_a_row_written_outside_a_request_or_under_a_token_shaped_id_keeps_
 ) -> None:
     created = await client.post("/api/v1/bookings", json=booking_request(AT_10))
     booking = await Booking.select(Booking._meta.primary_key, Booking.reference).first()
-    assert created.status_code == 201 and booking is not None
+    assert created.status_code == 201
+    assert booking is not None
     await OutboxMessage.delete(force=True)
 
     async def queue(sequence: int) -> None:
@@ -105,6 +106,4 @@ async def test_the_in_process_worker_names_the_booking_request_on_its_delivery_l
 
     delivered = [r for r in delivery_records(outbox_log) if ": sent in " in r.getMessage()]
     assert len(delivered) == 2
-    assert {getattr(r, "request_id", None) for r in delivered} == {
-        created.headers["x-request-id"]
-    }
+    assert {getattr(r, "request_id", None) for r in delivered} == {created.headers["x-request-id"]}
