@@ -30,6 +30,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from booking.core import metrics
 from booking.core.db import LoopLocalPostgresEngine, close_pool, make_engine, open_pool
+from booking.core.logs import REQUEST_ID, acceptable_request_id
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, utc_now
 from booking.intake.retention import purge_daily
@@ -48,6 +49,8 @@ LEASE = timedelta(minutes=5)
 BATCH = 100
 # How long a delivery may take before Dramatiq interrupts it (SMTP timeouts are shorter).
 TIME_LIMIT_MS = 3 * 60 * 1000
+# The message option carrying the id of the request that wrote the row (NameTheRequest).
+REQUEST_OPTION = "request_id"
 
 
 @dataclass
@@ -67,7 +70,10 @@ async def deliver_message(outbox_id: int) -> None:
         raise RuntimeError("the notifications runtime is not configured in this process")
     started = time.perf_counter()
     outcome = await RUNTIME.deliverer.deliver(outbox_id)
-    metrics.count_delivery(outcome, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    metrics.count_delivery(outcome, seconds)
+    # The delivery's line: the row, what became of it, and (in JSON) the request that wrote it.
+    log.info("outbox message %s: %s in %.3f s", outbox_id, outcome, seconds)
 
 
 def make_broker(url: str | None) -> dramatiq.Broker:
@@ -84,8 +90,35 @@ def make_broker(url: str | None) -> dramatiq.Broker:
 
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     broker.add_middleware(AsyncIO())
+    broker.add_middleware(NameTheRequest())
     declare_actor(broker)
     return broker
+
+
+class NameTheRequest(Middleware):
+    """Names, on every line logged while a message is processed, the request that wrote its
+    outbox row (the message's `request_id` option; none for a row written outside a request).
+
+    Set in the worker thread before the actor runs: the actor's coroutine, scheduled on the
+    AsyncIO middleware's loop from this thread, runs in a copy of this thread's context.
+    """
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        given = message.options.get(REQUEST_OPTION)
+        REQUEST_ID.set(given if acceptable_request_id(given) else None)
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        REQUEST_ID.set(None)  # the thread's next message may come from no request
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        REQUEST_ID.set(None)
 
 
 def declare_actor(broker: dramatiq.Broker) -> dramatiq.Actor[[int], None]:
@@ -100,36 +133,40 @@ def declare_actor(broker: dramatiq.Broker) -> dramatiq.Actor[[int], None]:
     )
 
 
-def enqueue(broker: dramatiq.Broker, outbox_id: int) -> None:
-    """Hand one row to the broker (blocking; raises when the broker is unreachable)."""
+def enqueue(broker: dramatiq.Broker, outbox_id: int, request_id: str | None = None) -> None:
+    """Hand one row to the broker, with the request that wrote it (blocking; raises when the
+    broker is unreachable)."""
     broker.enqueue(
         dramatiq.Message(
             queue_name=QUEUE,
             actor_name="deliver_message",
             args=(outbox_id,),
             kwargs={},
-            options={},
+            options={REQUEST_OPTION: request_id} if request_id else {},
         )
     )
 
 
 async def relay_once(
-    send: Callable[[int], None], clock: Clock, batch: int = BATCH, lease: timedelta = LEASE
+    send: Callable[[outbox.Claimed], None],
+    clock: Clock,
+    batch: int = BATCH,
+    lease: timedelta = LEASE,
 ) -> int:
     """Claim due rows and hand them to the broker; returns how many were handed over.
 
     If the broker refuses, the unsent rows are released at once for the next round (the
     bookings that caused them are safe in the database meanwhile).
     """
-    ids = await outbox.claim_due(clock(), lease, batch)
-    for index, outbox_id in enumerate(ids):
+    claimed = await outbox.claim_due(clock(), lease, batch)
+    for index, row in enumerate(claimed):
         try:
-            await asyncio.to_thread(send, outbox_id)
+            await asyncio.to_thread(send, row)
         except Exception as exc:  # any broker failure: keep the rows for later
-            await outbox.release(ids[index:])
-            log.warning("broker unreachable, %s message(s) wait: %s", len(ids) - index, exc)
+            await outbox.release([r.id for r in claimed[index:]])
+            log.warning("broker unreachable, %s message(s) wait: %s", len(claimed) - index, exc)
             raise BrokerUnavailable(str(exc)) from exc
-    return len(ids)
+    return len(claimed)
 
 
 class BrokerUnavailable(Exception):
@@ -137,7 +174,7 @@ class BrokerUnavailable(Exception):
 
 
 async def relay_forever(
-    send: Callable[[int], None],
+    send: Callable[[outbox.Claimed], None],
     clock: Clock,
     poll_seconds: float,
     stop: threading.Event,
@@ -213,7 +250,7 @@ class OutboxWorker(Middleware):
         )
         try:
             await relay_forever(
-                lambda i: enqueue(broker, i),
+                lambda row: enqueue(broker, row.id, row.request_id),
                 self.clock,
                 self.settings.outbox_poll_seconds,
                 self.stop,

@@ -16,7 +16,7 @@ from piccolo.custom_types import Combinable
 
 from booking.bookings.statuses import BookingStatus
 from booking.bookings.tables import Booking
-from booking.core.db import write_transaction
+from booking.core.db import after_commit, write_transaction
 from booking.core.metrics import HOLD_EXPIRIES
 from booking.core.timezones import Clock
 
@@ -44,15 +44,22 @@ async def expire_overdue_holds(
     """Expire unpaid holds past their time that overlap a range about to be booked.
 
     The database constraint cannot see the clock: an overdue hold still counts as live to it
-    until its status changes, so the booking transaction changes it first.
+    until its status changes, so the booking transaction changes it first. They are counted
+    as expiries once it commits (a booking refused rolls them back: the sweep expires them).
     """
-    await Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now}).where(
-        (Booking.therapist == therapist_id)
-        & lapsed_hold(now)
-        & (Booking.starts_at >= starts_at - timedelta(days=1))
-        & (Booking.starts_at < blocked_until)
-        & (Booking.blocked_until > starts_at)
+    expired = await (
+        Booking.update({Booking.status: BookingStatus.EXPIRED, Booking.updated_at: now})
+        .where(
+            (Booking.therapist == therapist_id)
+            & lapsed_hold(now)
+            & (Booking.starts_at >= starts_at - timedelta(days=1))
+            & (Booking.starts_at < blocked_until)
+            & (Booking.blocked_until > starts_at)
+        )
+        .returning(Booking._meta.primary_key)
     )
+    if expired:
+        after_commit(lambda: HOLD_EXPIRIES.inc(len(expired)))
 
 
 async def sweep_holds_forever(clock: Clock, interval_seconds: int) -> None:
@@ -78,5 +85,6 @@ async def sweep_expired_holds(now: datetime) -> int:
             .where(lapsed_hold(now))
             .returning(Booking._meta.primary_key)
         )
-    HOLD_EXPIRIES.inc(len(expired))
+        if expired:
+            after_commit(lambda: HOLD_EXPIRIES.inc(len(expired)))
     return len(expired)

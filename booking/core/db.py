@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -300,10 +301,42 @@ def bound() -> ServiceEngine:
     return _bound[0]
 
 
-def write_transaction() -> AbstractAsyncContextManager[None]:
+# What to do once the outermost write transaction of this task has committed (None: no write
+# transaction is open). A nested one adds to its outer one's list.
+_AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "after_commit", default=None
+)
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
     """A transaction that may write bookings: BEGIN IMMEDIATE on SQLite (one writer at a
-    time, waiting up to the busy timeout), an ordinary one on PostgreSQL."""
-    return bound().write_transaction()
+    time, waiting up to the busy timeout), an ordinary one on PostgreSQL.
+
+    What `after_commit` was given inside it runs once it has committed; if it rolls back,
+    nothing of that runs."""
+    if _AFTER_COMMIT.get() is not None:  # inside another: that one commits
+        async with bound().write_transaction():
+            yield
+        return
+    pending: list[Callable[[], None]] = []
+    reset = _AFTER_COMMIT.set(pending)
+    try:
+        async with bound().write_transaction():
+            yield
+    finally:
+        _AFTER_COMMIT.reset(reset)
+    for callback in pending:
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call `callback` once the current write transaction has committed (a count of what it
+    changed, say: a transaction that rolls back changed nothing)."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        raise RuntimeError("after_commit is called inside a write transaction")
+    pending.append(callback)
 
 
 async def limit_lock_wait(seconds: float) -> None:

@@ -15,8 +15,11 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 FORMS = ("plain", "json")
 
 # The id of the request being handled (booking.web.observability sets it per request), named
-# on every line logged while it is handled.
+# on every line logged while it is handled. An outbox row keeps the id of the request that
+# wrote it, and the worker sets it again while it delivers that row (booking.worker).
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+# What a request id may be: 1 to 64 of these characters (and nothing `redact` takes out).
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # A link token (manage, intake, feed) is 43 URL-safe base64 characters (booking.core.tokens): any
 # run of 43 or more of them is taken out wherever it is (a path, a query, an exception's
@@ -60,6 +63,22 @@ def redact(text: str) -> str:
     text = SECRET_QUERY.sub(r"\1[redacted]", text)
     text = SECRET_HEADER.sub(r"\1\2[redacted]", text)
     return EMAIL.sub("[email]", text)
+
+
+def acceptable_request_id(value: object) -> bool:
+    """Whether `value` may serve as a request id: short, plain, and not token-shaped (a
+    token-shaped id would be taken out of every line, and must never be stored)."""
+    return (
+        isinstance(value, str)
+        and bool(REQUEST_ID_SHAPE.fullmatch(value))
+        and redact(value) == value
+    )
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, or None outside one (a sweep, the CLI)."""
+    value = REQUEST_ID.get()
+    return value if acceptable_request_id(value) else None
 
 
 class RedactTokens(logging.Filter):

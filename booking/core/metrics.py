@@ -61,7 +61,8 @@ DELIVERY_SECONDS = Histogram(
 )
 HOLD_EXPIRIES = Counter(
     "booking_hold_expiries",
-    "Unpaid holds the sweeper marked expired because their time ran out.",
+    "Unpaid holds marked expired because their time ran out (by the sweep, or by a booking "
+    "of the time they held), each counted once, after its transaction committed.",
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from booking.bookings.statuses import PARTNERS, MessageKind, Recipient
 from booking.core.db import bound, write_transaction
@@ -185,8 +185,16 @@ async def drop_pending_reminders(booking_id: int) -> None:
     )
 
 
-async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
-    """Claim up to `limit` due rows for `lease`; returns their ids.
+class Claimed(NamedTuple):
+    """A claimed row: its id, and the request that wrote it (for the delivery's log lines)."""
+
+    id: int
+    request_id: str | None
+
+
+async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Claim up to `limit` due rows for `lease`; returns each one's id and
+    the request that wrote it.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers claiming at once take different rows.
     SQLite: the claim runs in BEGIN IMMEDIATE, one writer at a time.
@@ -199,7 +207,7 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
                 " WHERE status = 'pending' AND due_at <= {} AND next_attempt_at <= {}"
                 " AND (lease_until IS NULL OR lease_until < {})"
                 " ORDER BY due_at, id LIMIT {} FOR UPDATE SKIP LOCKED"
-                ") RETURNING id",
+                ") RETURNING id, request_id",
                 now + lease,
                 now,
                 now,
@@ -209,7 +217,7 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
             )
         else:
             due = await (
-                OutboxMessage.select(OutboxMessage._meta.primary_key)
+                OutboxMessage.select(OutboxMessage._meta.primary_key, OutboxMessage.request_id)
                 .where(_claimable(now))
                 .order_by(OutboxMessage.due_at)
                 .order_by(OutboxMessage._meta.primary_key)
@@ -220,8 +228,8 @@ async def claim_due(now: datetime, lease: timedelta, limit: int) -> list[int]:
                 await OutboxMessage.update(
                     {OutboxMessage.lease_until: now + lease, OutboxMessage.relayed_at: now}
                 ).where(OutboxMessage._meta.primary_key.is_in(ids))
-            rows = [{"id": i} for i in ids]
-    return [int(r["id"]) for r in rows]
+            rows = due
+    return [Claimed(int(r["id"]), r["request_id"]) for r in rows]
 
 
 def _claimable(now: datetime) -> Any:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from booking.bookings.tables import Booking
+from booking.core.logs import current_request_id
 
 # pending -> sent | failed | skipped (superseded by a later change, or no longer relevant)
 OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
@@ -40,3 +44,8 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     # The therapist addressed when it is not the booking's own: the one a reassigned booking
     # left (recipient "former_therapist"); null for every other row.
     therapist_id = Integer(null=True, default=None)
+    # The id of the request that wrote the row (null outside one: a sweep, the command line),
+    # taken when the row is made, whichever writer makes it; the worker names it on the lines
+    # of the row's delivery. Never token-shaped (booking.core.logs.acceptable_request_id).
+    # (Piccolo's type wants a str from a callable default; None suits this nullable column.)
+    request_id = Varchar(length=64, null=True, default=cast(Callable[[], str], current_request_id))

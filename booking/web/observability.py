@@ -12,7 +12,6 @@ template (`/api/v1/bookings/{token:str}`), never the path that carries a token.
 from __future__ import annotations
 
 import ipaddress
-import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -22,14 +21,13 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from booking.core.logs import REQUEST_ID, redact
+from booking.core.logs import REQUEST_ID, acceptable_request_id
 from booking.core.metrics import REQUEST_SECONDS
 from booking.core.settings import Settings
 
 HEADER = "X-Request-ID"
 _STATE_ID = "booking.request_id"
 _STATE_STARTED = "booking.request_started"
-_ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -72,7 +70,7 @@ def request_id_for(scope: Scope, trusted: Sequence[Network]) -> str:
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 given = value.decode("latin-1").strip()
-                if _ACCEPTED.fullmatch(given) and redact(given) == given:
+                if acceptable_request_id(given):
                     chosen = given
                 break
     state[_STATE_ID] = chosen
