@@ -179,32 +179,26 @@ def create_app(
     return Litestar(
         route_handlers=audience_routers(STATIC, settings),
         dependencies={
-            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
-            "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
-            "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
-            "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
-            "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
-            "payment_webhook": Provide(
-                lambda: payment_webhook, use_cache=True, sync_to_thread=False
-            ),
-            "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
+            "settings": _provide(settings),
+            "directory": _provide(directory),
+            "availability": _provide(availability),
+            "creation": _provide(creation),
+            "management": _provide(management),
+            "payments": _provide(payments),
+            "payment_webhook": _provide(payment_webhook),
+            "booker_support": _provide(booker_support),
             # Not "intake": Litestar takes a body field of a dependency's name (BookingIn.intake)
             # for that dependency and turns its validation error into a 500.
-            "partner_intake": Provide(lambda: intake, use_cache=True, sync_to_thread=False),
-            "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
-            "accounts": Provide(lambda: accounts, use_cache=True, sync_to_thread=False),
-            "two_factor": Provide(lambda: two_factor, use_cache=True, sync_to_thread=False),
-            "workspace_hours": Provide(
-                lambda: workspace_hours, use_cache=True, sync_to_thread=False
-            ),
-            "workspace_home": Provide(lambda: workspace_home, use_cache=True, sync_to_thread=False),
-            "consultation_page": Provide(
-                lambda: consultation_page, use_cache=True, sync_to_thread=False
-            ),
-            "workspace_feed": Provide(lambda: workspace_feed, use_cache=True, sync_to_thread=False),
-            "policies": Provide(lambda: policies, use_cache=True, sync_to_thread=False),
-            "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
+            "partner_intake": _provide(intake),
+            "feeds": _provide(feeds),
+            "accounts": _provide(accounts),
+            "two_factor": _provide(two_factor),
+            "workspace_hours": _provide(workspace_hours),
+            "workspace_home": _provide(workspace_home),
+            "consultation_page": _provide(consultation_page),
+            "workspace_feed": _provide(workspace_feed),
+            "policies": _provide(policies),
+            "reports": _provide(reports),
             **{name: _provide(service) for name, service in review.items()},
         },
         middleware=[RequestObservation(settings), WriteRateLimit(settings, rate_limits, clock)],
