@@ -6,49 +6,17 @@ axe-core checks every page visited for serious and critical violations."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-import pyotp
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.staff import add_admin, sign_in_and_enrol
 from tests.e2e.test_booking_journey import assert_accessible
 
 EMAIL = "people-admin@staff.example.org"
 PASSWORD = "quiet harbour morning tide"
 NEW_ADMIN = "second-admin@staff.example.org"
-
-
-def add_admin(server: Server) -> None:
-    env = {**os.environ, "BOOKING_DATA_DIR": str(server.data_dir), "BOOKING_ENV": "development"}
-    env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "booking", "staff", "add", "--email", EMAIL),
-            *("--role", "admin", "--name", "People Admin", "--password-stdin"),
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def sign_in_and_enrol(page: Page, server: Server) -> None:
-    page.goto(f"{server.base_url}/staff/login?next=/staff/people")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Set up your second factor")).to_be_visible()
-    secret = page.locator(".secret code").inner_text().replace(" ", "")
-    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
-    page.get_by_role("link", name="I have kept them: continue").click()
 
 
 def test_an_admin_adds_an_account_changes_a_refund_window_and_reads_the_reports(
@@ -61,8 +29,8 @@ def test_an_admin_adds_an_account_changes_a_refund_window_and_reads_the_reports(
             refused.append(message.text)
 
     page.on("console", on_console)
-    add_admin(server)
-    sign_in_and_enrol(page, server)
+    add_admin(server, EMAIL, PASSWORD, "People Admin")
+    sign_in_and_enrol(page, server, EMAIL, PASSWORD, "/staff/people")
 
     # Staff accounts: add an admin; the one-time password is shown once.
     expect(page.get_by_role("heading", name="Staff accounts", level=1)).to_be_visible()

@@ -6,18 +6,15 @@ data, erases another's, and reads the audit log; axe-core checks every page visi
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.staff import add_admin, sign_in_and_enrol
 from tests.e2e.test_booking_journey import assert_accessible
 from tests.e2e.test_therapist_workspace import api
 from tests.factories import booking_request, couple_answers, partner_answers
@@ -33,32 +30,6 @@ PLAIN = [
     {"name": "Casey Ashby", "email": "casey.ashby@example.org"},
 ]
 NOTE = "Called Quinn on the safe number; a video call suits them."
-
-
-def add_admin(server: Server) -> None:
-    env = {**os.environ, "BOOKING_DATA_DIR": str(server.data_dir), "BOOKING_ENV": "development"}
-    env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "booking",
-            "staff",
-            "add",
-            "--email",
-            EMAIL,
-            "--role",
-            "admin",
-            "--name",
-            "Riley Reviewer",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
 
 
 def starts(server: Server, therapist: str) -> list[str]:
@@ -99,22 +70,10 @@ def mail_to(server: Server, address: str, subject_holds: str) -> list[str]:
         return found()
 
 
-def sign_in(page: Page, server: Server) -> None:
-    page.goto(f"{server.base_url}/staff/login?next=/staff/intakes")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Set up your second factor")).to_be_visible()
-    secret = page.locator(".secret code").inner_text().replace(" ", "")
-    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Confirm").click()
-    page.get_by_role("link", name="I have kept them: continue").click()
-
-
 def test_an_admin_reviews_reassigns_exports_erases_and_reads_the_audit_log(
     page: Page, server: Server
 ) -> None:
-    add_admin(server)
+    add_admin(server, EMAIL, PASSWORD, "Riley Reviewer")
     amara = starts(server, "amara-okafor")
     daniel = {datetime.fromisoformat(s) for s in starts(server, "daniel-reyes")}
     shared = [s for s in amara if datetime.fromisoformat(s) in daniel]
@@ -123,7 +82,7 @@ def test_an_admin_reviews_reassigns_exports_erases_and_reads_the_audit_log(
     flagged = book(server, shared[-1], FLAGGED, flagged=True)
 
     # The queue: the flagged couple above the one booked sooner, safety follow-ups on top.
-    sign_in(page, server)
+    sign_in_and_enrol(page, server, EMAIL, PASSWORD, "/staff/intakes")
     expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
     rows = page.locator("table.queue tbody tr")
     expect(rows.first).to_have_class(re.compile("flagged"))

@@ -4,45 +4,17 @@ sign-out, and the old cookie refused; each page checked with axe-core."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pyotp
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.staff import add_admin
 from tests.e2e.test_booking_journey import assert_accessible
 
 EMAIL = "coordinator@staff.example.org"
 PASSWORD = "harbour lights at dusk"
-
-
-def add_admin(server: Server) -> None:
-    env = {**os.environ, "BOOKING_DATA_DIR": str(server.data_dir), "BOOKING_ENV": "development"}
-    env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "booking",
-            "staff",
-            "add",
-            "--email",
-            EMAIL,
-            "--role",
-            "admin",
-            "--name",
-            "Practice Coordinator",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
 
 
 def sign_in_with_password(page: Page, server: Server) -> None:
@@ -56,7 +28,7 @@ def sign_in_with_password(page: Page, server: Server) -> None:
 def test_a_coordinator_enrols_uses_a_recovery_code_and_signs_out(
     page: Page, server: Server, browser: Browser
 ) -> None:
-    add_admin(server)
+    add_admin(server, EMAIL, PASSWORD, "Practice Coordinator")
     page.goto(f"{server.base_url}/staff/login")
     assert_accessible(page, "sign-in")
 
