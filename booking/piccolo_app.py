@@ -23,6 +23,7 @@ from booking.intake.tables import AnswerVersion
 from booking.notifications.tables import OutboxMessage
 from booking.scheduling.tables import (
     BusyInterval,
+    CalendarVersion,
     ConsultationType,
     DateOverride,
     Therapist,
@@ -58,6 +59,7 @@ TABLES = [
     StaffSession,
     StaffSignInFailure,
     ReviewNote,
+    CalendarVersion,
 ]
 
 APP_CONFIG = AppConfig(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from enum import IntEnum
 from pathlib import Path
@@ -58,6 +59,12 @@ class Capabilities:
 
     async def scrub(self) -> None:
         """After an erasure has committed: leave what it deleted in no file of the database."""
+        raise NotImplementedError
+
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """`{key: value}` of the rows of `table` whose integer `key` is one of `keys` (every
+        row when `keys` is empty): one indexed read, on its own, outside any transaction,
+        as cheaply as the driver allows (the availability cache asks one per request)."""
         raise NotImplementedError
 
 
@@ -119,6 +126,20 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
         """Nothing to do for a dump: it holds live rows only. The dead row versions stay in the
         table files until (auto)vacuum reuses their space (docs/decisions.md, "Erasure")."""
 
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """Through the pool with asyncpg's prepared statement (no Piccolo query building)."""
+        if keys:
+            sql = f'SELECT "{key}", "{value}" FROM "{table}" WHERE "{key}" = ANY($1::int[])'
+            args: tuple[Any, ...] = (list(keys),)
+        else:
+            sql = f'SELECT "{key}", "{value}" FROM "{table}"'
+            args = ()
+        pool = self.pool
+        if pool is None:
+            rows = await self._run_in_new_connection(sql, list(args))
+            return {r[key]: r[value] for r in rows}
+        return dict(await pool.fetch(sql, *args))  # type: ignore[arg-type]
+
     async def _run_in_transaction(self, sql: str, *args: Any) -> None:
         transaction = self.current_transaction.get()
         if transaction is None:
@@ -141,6 +162,7 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[Any] = []
+        self._readers = threading.local()
 
     @asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[None]:
@@ -168,6 +190,20 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         every connection) the freed space was zeroed, and no older page image survives in
         the log. Best effort: a reader still in a transaction keeps the log until it ends."""
         await self._run_in_new_connection("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """On a plain sqlite3 connection of this thread, kept open: an indexed read of a few
+        rows takes microseconds, less than a hop to an aiosqlite thread. Autocommit, so each
+        read sees the last commit (write-ahead logging: it never waits for a writer)."""
+        where = f' WHERE "{key}" IN ({", ".join("?" * len(keys))})' if keys else ""
+        sql = f'SELECT "{key}", "{value}" FROM "{table}"{where}'  # nosec B608: names are ours
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None
+            )
+            self._readers.connection = connection
+        return dict(connection.execute(sql, tuple(keys)).fetchall())
 
     async def _open(self) -> Any:
         import aiosqlite
@@ -309,6 +345,12 @@ async def read_together(*queries: Awaitable[Any]) -> list[Any]:
 async def scrub() -> None:
     """After an erasure has committed: leave what it deleted in no file of the database."""
     await bound().scrub()
+
+
+async def lookup(table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+    """`{key: value}` of `table`'s rows with `key` in `keys` (all rows for none): one cheap
+    indexed read outside any transaction."""
+    return await bound().lookup(table, key, value, keys)
 
 
 def make_engine(settings: Settings) -> ServiceEngine:

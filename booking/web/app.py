@@ -33,6 +33,7 @@ from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
 from booking.scheduling.hours_editor import HoursEditor
+from booking.scheduling.cache import CachedAvailability
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.staff.accounts import StaffAccounts
 from booking.staff.consultation import ConsultationPage
@@ -98,6 +99,7 @@ def create_app(
                 await close_pool(engine)
 
     availability = AvailabilityService(settings.practice_timezone, LiveBookings(), clock)
+    cached_availability = CachedAvailability(availability)
     directory = DirectoryService()
     keyring = settings.keyring()
     support = load_support(settings.support_file)
@@ -135,6 +137,9 @@ def create_app(
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "directory": Provide(lambda: directory, use_cache=True, sync_to_thread=False),
             "availability": Provide(lambda: availability, use_cache=True, sync_to_thread=False),
+            "cached_availability": Provide(
+                lambda: cached_availability, use_cache=True, sync_to_thread=False
+            ),
             "creation": Provide(lambda: creation, use_cache=True, sync_to_thread=False),
             "management": Provide(lambda: management, use_cache=True, sync_to_thread=False),
             "booker_support": Provide(lambda: booker_support, use_cache=True, sync_to_thread=False),
