@@ -138,7 +138,7 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
         if pool is None:
             rows = await self._run_in_new_connection(sql, list(args))
             return {r[key]: r[value] for r in rows}
-        return dict(await pool.fetch(sql, *args))  # type: ignore[arg-type]
+        return dict(await pool.fetch(sql, *args))
 
     async def _run_in_transaction(self, sql: str, *args: Any) -> None:
         transaction = self.current_transaction.get()

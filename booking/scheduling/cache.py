@@ -54,11 +54,11 @@ from booking.scheduling.services import (
     MAX_WINDOW_DAYS,
     Availability,
     AvailabilityService,
-    overlapping_query,
-    type_or_404,
     confirm_offering,
     offering_query,
+    overlapping_query,
     policy_of,
+    type_or_404,
     type_query,
 )
 from booking.scheduling.tables import BusyInterval, DateOverride, TimeOff, WeeklyHoursRule

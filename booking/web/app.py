@@ -32,8 +32,8 @@ from booking.intake.services import PartnerIntakeService
 from booking.notifications.announcer import OutboxAnnouncer
 from booking.notifications.feeds import FeedService
 from booking.piccolo_app import use_engine
-from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.cache import CachedAvailability
+from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.staff.accounts import StaffAccounts
 from booking.staff.consultation import ConsultationPage

@@ -8,8 +8,8 @@ from litestar.params import FromPath, Parameter
 
 from booking.core.timezones import LocalClock
 from booking.intake.questionnaire import load_questionnaire
-from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.cache import CachedAvailability
+from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
 from booking.scheduling.services import ANY, Availability, DirectoryService
 from booking.web.paging import parse_window
 
