@@ -16,7 +16,6 @@ import httpx
 import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
 from piccolo.columns import Column
 
 from booking.bookings.booked_time import LiveBookings
