@@ -153,6 +153,12 @@ class CachedAvailability:
         self._inputs: _Bounded[tuple[int, int, int, int], _Inputs] = _Bounded(inputs)
         self._answers: _Bounded[tuple[str, str, date, date, str], _Answer] = _Bounded(answers)
 
+    def clear(self) -> None:
+        """Forget everything read (the next request of each kind reads again)."""
+        self._directories.clear()
+        self._inputs = _Bounded(self._inputs.size)
+        self._answers = _Bounded(self._answers.size)
+
     async def json(
         self,
         consultation_type: str,
