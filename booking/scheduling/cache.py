@@ -262,12 +262,18 @@ class CachedAvailability:
             (t.id, version, window_start, window_end)
             for t, version in zip(therapists, stamp, strict=True)
         ]
-        found = {key: self._inputs.get(key) for key in keys}
-        missing = [t for t, key in zip(therapists, keys, strict=True) if found[key] is None]
+        found: dict[tuple[int, int, int, int], _Inputs] = {}
+        missing: list[TherapistRecord] = []
+        for t, key in zip(therapists, keys, strict=True):
+            kept = self._inputs.get(key)
+            if kept is None:
+                missing.append(t)
+            else:
+                found[key] = kept
         if missing:
             read = await self._read_inputs(missing, window_start, window_end)
             for t, key in zip(therapists, keys, strict=True):
-                if found[key] is None:
+                if key not in found:
                     found[key] = read[t.id]
                     self._inputs.put(key, read[t.id])
         zones = [zone(t.timezone) for t in therapists]
@@ -276,7 +282,6 @@ class CachedAvailability:
         lapses: list[datetime] = []
         for t, tz, key in zip(therapists, zones, keys, strict=True):
             inputs = found[key]
-            assert inputs is not None  # nosec B101: filled just above
             lapses += [b.holds_until for b in inputs.booked if b.holds_until is not None]
             calendar = inputs.calendar(t, tz, type_id, now)
             per_therapist.append(open_slots(calendar, directory.policy, window_start, window_end))

@@ -3,10 +3,12 @@
 Runs the measurements and overwrites docs/benchmarks.md, keeping the notes written by hand
 below its marker line (`report.KEPT_MARKER`). The sign-in, workspace and review benchmarks run
 as processes of their own (`python -m tests.benchmarks.sign_in`, `.workspace`, `.review`, each
-also runnable alone); their output becomes a section of the report. Two processes: this one supervises a
-second that measures, and whatever way that one ends (even killed by a signal or a crash in a C
-extension) removes what it left: PostgreSQL databases named `booking_bench_<token>_*`, a
-`booking serve` process, the temporary directory.
+also runnable alone); their output becomes a section of the report.
+
+Two processes: this one supervises a second that measures, and whatever way that one ends
+(even killed by a signal or a crash in a C extension) removes what it left: PostgreSQL
+databases named `booking_bench_<token>_*`, a `booking serve` process, the temporary
+directory.
 
 The measuring process sets its environment before the service is imported: a temporary data
 directory, BOOKING_ENV=test, no DATABASE_URL (every database is made here and dropped again),

@@ -532,7 +532,8 @@ def profile_section(profiles: list[Profile]) -> list[str]:
         "## Where the time goes",
         "",
         "pyinstrument (async mode, 0.2 ms interval) over repeated calls of each in-process "
-        "availability request of section 2, and of any other case that missed its target. Shares of the profiled time (the profiler inflates totals). Self "
+        "availability request of section 2, and of any other case that missed its target. "
+        "Shares of the profiled time (the profiler inflates totals). Self "
         "time includes time spent awaiting, charged to the frame that awaits.",
         "",
     ]
