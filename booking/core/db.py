@@ -267,6 +267,10 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
     async def close_idle(self) -> None:
         while self._idle:
             await self._idle.pop().close()
+        reader = getattr(self._readers, "connection", None)
+        if reader is not None:
+            self._readers.connection = None
+            reader.close()
 
     async def _run_in_new_connection(
         self,
