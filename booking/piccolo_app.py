@@ -25,6 +25,7 @@ from booking.payments.money_tables import PaymentRefund, StripeEvent
 from booking.payments.tables import Payment
 from booking.scheduling.tables import (
     BusyInterval,
+    CalendarVersion,
     ConsultationType,
     DateOverride,
     Therapist,
@@ -63,6 +64,7 @@ TABLES = [
     Payment,
     StripeEvent,
     PaymentRefund,
+    CalendarVersion,
 ]
 
 APP_CONFIG = AppConfig(

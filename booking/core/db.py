@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -71,6 +73,12 @@ class Capabilities:
         """After an erasure has committed: leave what it deleted in no file of the database."""
         raise NotImplementedError
 
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """`{key: value}` of the rows of `table` whose integer `key` is one of `keys` (every
+        row when `keys` is empty): one indexed read, on its own, outside any transaction,
+        as cheaply as the driver allows (the availability cache asks one per request)."""
+        raise NotImplementedError
+
 
 class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
     """A PostgreSQL engine whose connection pool belongs to the running event loop.
@@ -82,6 +90,10 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Per loop: [connection or None, the lock its lookups take turns under].
+        self._lookups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
             weakref.WeakKeyDictionary()
         )
         super().__init__(config=config)
@@ -134,6 +146,38 @@ class LoopLocalPostgresEngine(Capabilities, PostgresEngine):
         """Nothing to do for a dump: it holds live rows only. The dead row versions stay in the
         table files until (auto)vacuum reuses their space (docs/decisions.md, "Erasure")."""
 
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """On a connection of this loop kept for lookups alone, its statement prepared once:
+        a pooled connection would cost a second round trip, the pool's reset on release
+        (measured: half of a cached availability request). Lookups on one loop take turns;
+        each is one short round trip."""
+        # The names are the service's own constants; the keys are parameters.
+        sql = f'SELECT "{key}", "{value}" FROM "{table}"'  # nosec B608
+        args: tuple[Any, ...] = ()
+        if keys:
+            sql += f' WHERE "{key}" = ANY($1::int[])'
+            args = (list(keys),)
+        held = self._lookups.setdefault(asyncio.get_running_loop(), [None, asyncio.Lock()])
+        async with held[1]:
+            try:
+                return await self._lookup_on(held, sql, args)
+            except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError):
+                # The server went away since (a restart): once more, on a new connection.
+                held[0].terminate()
+                held[0] = None
+                return await self._lookup_on(held, sql, args)
+
+    async def _lookup_on(self, held: list[Any], sql: str, args: tuple[Any, ...]) -> dict[int, int]:
+        if held[0] is None or held[0].is_closed():
+            held[0] = await asyncpg.connect(**self.config)
+        return dict(await held[0].fetch(sql, *args))
+
+    async def close_lookups(self) -> None:
+        """Close this loop's lookup connection, if it has one."""
+        held = self._lookups.pop(asyncio.get_running_loop(), None)
+        if held is not None and held[0] is not None:
+            await held[0].close()
+
     async def _run_in_transaction(self, sql: str, *args: Any) -> None:
         transaction = self.current_transaction.get()
         if transaction is None:
@@ -156,6 +200,7 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[Any] = []
+        self._readers = threading.local()
 
     @asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[None]:
@@ -186,6 +231,21 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
         every connection) the freed space was zeroed, and no older page image survives in
         the log. Best effort: a reader still in a transaction keeps the log until it ends."""
         await self._run_in_new_connection("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def lookup(self, table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+        """On a plain sqlite3 connection of this thread, kept open: an indexed read of a few
+        rows takes microseconds, less than a hop to an aiosqlite thread. Autocommit, so each
+        read sees the last commit (write-ahead logging: it never waits for a writer)."""
+        # The names are the service's own constants; the keys are parameters.
+        where = f' WHERE "{key}" IN ({", ".join("?" * len(keys))})' if keys else ""
+        sql = f'SELECT "{key}", "{value}" FROM "{table}"{where}'  # nosec B608
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None
+            )
+            self._readers.connection = connection
+        return dict(connection.execute(sql, tuple(keys)).fetchall())
 
     async def _open(self) -> Any:
         import aiosqlite
@@ -225,6 +285,10 @@ class LeanSQLiteEngine(Capabilities, SQLiteEngine):
     async def close_idle(self) -> None:
         while self._idle:
             await self._idle.pop().close()
+        reader = getattr(self._readers, "connection", None)
+        if reader is not None:
+            self._readers.connection = None
+            reader.close()
 
     async def _run_in_new_connection(
         self,
@@ -366,6 +430,12 @@ async def scrub() -> None:
     await bound().scrub()
 
 
+async def lookup(table: str, key: str, value: str, keys: Sequence[int]) -> dict[int, int]:
+    """`{key: value}` of `table`'s rows with `key` in `keys` (all rows for none): one cheap
+    indexed read outside any transaction."""
+    return await bound().lookup(table, key, value, keys)
+
+
 def make_engine(settings: Settings) -> ServiceEngine:
     """The engine the settings describe (no connection is opened here)."""
     if settings.database_url:
@@ -402,5 +472,7 @@ async def open_pool(engine: Engine[Any]) -> bool:
 async def close_pool(engine: Engine[Any]) -> None:
     if isinstance(engine, LeanSQLiteEngine):
         await engine.close_idle()
+    if isinstance(engine, LoopLocalPostgresEngine):
+        await engine.close_lookups()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()

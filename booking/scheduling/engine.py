@@ -95,17 +95,59 @@ def compute_slots(
     now: int,
 ) -> list[Slot]:
     """Open slots of `calendar` whose start lies in [window_start, window_end), sorted."""
-    tz = calendar.timezone
-    duration = policy.duration_minutes * MINUTE
-    blocked = duration + policy.buffer_after_minutes * MINUTE
-    step = policy.slot_interval_minutes * MINUTE
     earliest = max(window_start, now + policy.min_notice_minutes * MINUTE)
     if earliest >= window_end:
         return []
     last_day = min(
-        local_date(window_end - 1, tz),
+        local_date(window_end - 1, tz := calendar.timezone),
         local_date(now, tz) + timedelta(days=policy.horizon_days),
     )
+    name = calendar.therapist
+    end = policy.duration_minutes * MINUTE
+    return [
+        Slot(start, name, start + end)
+        for start, _ in _open_starts(calendar, policy, earliest, window_end, last_day)
+    ]
+
+
+class DatedSlot(NamedTuple):
+    """An open slot and the therapist-local date whose hours offered it (as an ordinal)."""
+
+    start: int
+    therapist: str
+    end: int
+    day: int
+
+
+def open_slots(
+    calendar: TherapistCalendar, policy: Policy, window_start: int, window_end: int
+) -> list[DatedSlot]:
+    """`compute_slots` before the clock's part: the slots of the window whatever `now` is.
+
+    `compute_slots(..., now)` is exactly these slots with start >= now + minimum notice and
+    a day from local_date(max(window_start, now + notice)) to local_date(now) + horizon
+    (`booking.scheduling.cache` applies that cut per request).
+    """
+    if window_start >= window_end:
+        return []
+    last_day = local_date(window_end - 1, calendar.timezone)
+    name = calendar.therapist
+    end = policy.duration_minutes * MINUTE
+    return [
+        DatedSlot(start, name, start + end, day.toordinal())
+        for start, day in _open_starts(calendar, policy, window_start, window_end, last_day)
+    ]
+
+
+def _open_starts(
+    calendar: TherapistCalendar, policy: Policy, earliest: int, window_end: int, last_day: date
+) -> list[tuple[int, date]]:
+    """Starts in [earliest, window_end) offered by local dates up to `last_day`, each with
+    the date that offered it, sorted."""
+    tz = calendar.timezone
+    duration = policy.duration_minutes * MINUTE
+    blocked = duration + policy.buffer_after_minutes * MINUTE
+    step = policy.slot_interval_minutes * MINUTE
     busy_starts, busy_ends = _disjoint(calendar.busy)
     full_days: Counter[date] = Counter()
     if policy.daily_cap is not None:
@@ -116,7 +158,7 @@ def compute_slots(
         by_weekday.setdefault(rule.weekday, []).append(rule)
 
     busy_count = len(busy_starts)
-    starts: list[int] = []
+    starts: list[tuple[int, date]] = []
     day = local_date(earliest, tz)
     while day <= last_day:
         if policy.daily_cap is not None and full_days[day] >= policy.daily_cap:
@@ -130,10 +172,9 @@ def compute_slots(
                 i = bisect_right(busy_ends, start)
                 if i < busy_count and busy_starts[i] < start + blocked:
                     continue
-                starts.append(start)
+                starts.append((start, day))
         day += timedelta(days=1)
-    name = calendar.therapist
-    return [Slot(start, name, start + duration) for start in starts]
+    return starts
 
 
 def merge_slots(per_therapist: Iterable[list[Slot]]) -> list[Slot]:

@@ -22,6 +22,8 @@ class Booked:
     starts_at: int
     # The end of the time it keeps the therapist busy: its end plus its buffer.
     blocked_until: int
+    # A hold keeps its time while `now < holds_until`; None: whatever the clock says.
+    holds_until: datetime | None = None
 
 
 class BookedTime(Protocol):
@@ -38,5 +40,14 @@ class BookedTime(Protocol):
         at `now` (a lapsed hold does not), leaving out `exclude_booking` (one being moved).
 
         Called inside the availability's read scope, beside its other reads.
+        """
+        ...
+
+    async def held(
+        self, therapist_ids: Sequence[int], window: tuple[datetime, datetime]
+    ) -> list[Booked]:
+        """Bookings of these therapists starting in `window` that keep their time at some
+        instant: those `busy` answers at `now` are exactly the ones with `holds_until` None
+        or after `now` (what the availability cache keeps, applying the clock per request).
         """
         ...

@@ -175,7 +175,7 @@ class AvailabilityService:
             found_type, offering = await read_together(
                 type_query(consultation_type), offering_query(consultation_type, therapist)
             )
-            found = _type_or_404(found_type, consultation_type)
+            found = type_or_404(found_type, consultation_type)
             therapists = await confirm_offering(offering, found, therapist)
             if tz is not None:
                 viewer_zone = tz
@@ -289,10 +289,10 @@ def type_query(slug: str) -> Any:
 
 async def load_type_row(slug: str) -> ConsultationTypeRecord:
     """The active consultation type `slug`, or 404."""
-    return _type_or_404(await type_query(slug), slug)
+    return type_or_404(await type_query(slug), slug)
 
 
-def _type_or_404(row: Mapping[str, Any] | None, slug: str) -> ConsultationTypeRecord:
+def type_or_404(row: Mapping[str, Any] | None, slug: str) -> ConsultationTypeRecord:
     if row is None:
         raise NotFound(f"No consultation type '{slug}' is offered.")
     return ConsultationTypeRecord.from_row(row)
@@ -312,7 +312,7 @@ def _therapist_out(therapist: TherapistRecord, offered: list[str]) -> TherapistO
     )
 
 
-def _overlapping(
+def overlapping_query(
     table: type[TimeOff] | type[BusyInterval],
     ids: list[int],
     lo: datetime,
@@ -376,8 +376,8 @@ async def load_calendars(
                 & (DateOverride.day >= first_day)
                 & (DateOverride.day <= last_day)
             ),
-            _overlapping(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
-            _overlapping(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
+            overlapping_query(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
+            overlapping_query(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
             booked.busy(ids, (lo - CAP_MARGIN, hi + CAP_MARGIN), now, exclude_booking),
         )
 

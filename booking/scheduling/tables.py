@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     Array,
+    BigInt,
     Boolean,
     Date,
     ForeignKey,
@@ -106,3 +107,11 @@ class BusyInterval(Table, tablename="busy_intervals"):
     ends_at = Timestamptz()
     source = Varchar(length=40, default="manual")
     external_id = Varchar(length=200, default="")
+
+
+class CalendarVersion(Table, tablename="calendar_versions"):
+    """A therapist's calendar version (row 0: the directory), raised by the database's own
+    triggers in the transaction of every change that can move a slot (migration m0018)."""
+
+    therapist_id = Integer(primary_key=True)
+    version = BigInt(default=0)

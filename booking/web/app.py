@@ -37,6 +37,7 @@ from booking.payments.refunds import Refunds
 from booking.payments.service import PaymentService, make_gateway
 from booking.payments.webhook import PaymentWebhook
 from booking.piccolo_app import use_engine
+from booking.scheduling.cache import CachedAvailability
 from booking.scheduling.hours_editor import HoursEditor
 from booking.scheduling.services import AvailabilityService, DirectoryService
 from booking.staff.accounts import StaffAccounts
@@ -113,6 +114,7 @@ def create_app(
                 await close_pool(engine)
 
     availability = AvailabilityService(settings.practice_timezone, LiveBookings(), clock)
+    cached_availability = CachedAvailability(availability)
     directory = DirectoryService()
     keyring = settings.keyring()
     support = load_support(settings.support_file)
@@ -182,6 +184,7 @@ def create_app(
             "settings": _provide(settings),
             "directory": _provide(directory),
             "availability": _provide(availability),
+            "cached_availability": _provide(cached_availability),
             "creation": _provide(creation),
             "management": _provide(management),
             "payments": _provide(payments),

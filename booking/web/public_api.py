@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from booking.core.errors import NotFound
 from booking.core.timezones import LocalClock
 from booking.intake.questionnaire import load_questionnaire
+from booking.scheduling.cache import CachedAvailability
 from booking.scheduling.schemas import AvailabilityOut, ConsultationTypeOut, SlotOut, TherapistOut
-from booking.scheduling.services import ANY, Availability, AvailabilityService, DirectoryService
+from booking.scheduling.services import ANY, Availability, DirectoryService
 from booking.web.openapi import QuestionnaireOut, declares, questionnaire_out
 from booking.web.paging import parse_window
 
@@ -56,7 +57,7 @@ class AvailabilityController(Controller):
     @get(summary="Open consultation slots", opt=declares(NotFound))
     async def availability(
         self,
-        availability: NamedDependency[AvailabilityService],
+        cached_availability: NamedDependency[CachedAvailability],
         consultation_type: str = Parameter(description="Consultation type slug (required)"),
         therapist: str = Parameter(default=ANY, description="Therapist slug, or 'any'"),
         start: str | None = Parameter(
@@ -69,12 +70,13 @@ class AvailabilityController(Controller):
             default=None,
             description="IANA zone for dates and times; default the therapist's (any: practice)",
         ),
-    ) -> AvailabilityOut:
-        window = parse_window(start, end, tz, availability.clock())
-        result = await availability.find(
+    ) -> Response[AvailabilityOut]:
+        # The body comes encoded from the cache, as `availability_out` of the uncached answer.
+        window = parse_window(start, end, tz, cached_availability.service.clock())
+        body = await cached_availability.json(
             consultation_type, therapist or ANY, window.first, window.last, window.timezone
         )
-        return availability_out(result)
+        return Response(content=body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
 
 class QuestionnaireController(Controller):

@@ -1,9 +1,14 @@
-"""`python -m tests.benchmarks [--only engine,api,http,history,writes,invitations] [--output PATH]`.
+"""`python -m tests.benchmarks [--only engine,api,...,review] [--output PATH]`.
 
-Runs the measurements and overwrites docs/benchmarks.md. Two processes: this one supervises a
-second that measures, and whatever way that one ends (even killed by a signal or a crash in a C
-extension) removes what it left: PostgreSQL databases named `booking_bench_<token>_*`, a
-`booking serve` process, the temporary directory.
+Runs the measurements and overwrites docs/benchmarks.md, keeping the notes written by hand
+below its marker line (`report.KEPT_MARKER`). The sign-in, workspace and review benchmarks run
+as processes of their own (`python -m tests.benchmarks.sign_in`, `.workspace`, `.review`, each
+also runnable alone); their output becomes a section of the report.
+
+Two processes: this one supervises a second that measures, and whatever way that one ends
+(even killed by a signal or a crash in a C extension) removes what it left: PostgreSQL
+databases named `booking_bench_<token>_*`, a `booking serve` process, the temporary
+directory.
 
 The measuring process sets its environment before the service is imported: a temporary data
 directory, BOOKING_ENV=test, no DATABASE_URL (every database is made here and dropped again),
@@ -28,7 +33,17 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("engine", "api", "http", "history", "writes", "invitations")
+SECTIONS = (
+    "engine",
+    "api",
+    "http",
+    "history",
+    "writes",
+    "invitations",
+    "sign_in",
+    "workspace",
+    "review",
+)
 WORK_ENV = "BOOKING_BENCH_WORK"  # set: this process measures; unset: it supervises
 TOKEN_ENV = "BOOKING_BENCH_TOKEN"
 
@@ -157,6 +172,9 @@ def measure(argv: list[str] | None) -> int:
             runner.run_engine(results)
         if args.sections & {"api", "http", "history", "writes", "invitations"}:
             asyncio.run(runner.run_databases(results, databases, work, args.sections))
+        for name in runner.COMMANDS:
+            if name in args.sections:
+                runner.run_command(results, name)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -171,7 +189,8 @@ def measure(argv: list[str] | None) -> int:
             runner.log("interrupted: databases and server removed, report not written")
         else:
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(report.render(results))
+            kept = report.kept_notes(args.output)
+            args.output.write_text(report.render(results) + kept)
             runner.log(f"wrote {args.output} ({results.seconds:.0f} s)")
     if interrupted:
         return 130

@@ -40,6 +40,11 @@ class Practice:
     last: date  # last date of the window (inclusive)
     rows: dict[str, int]  # rows seeded in and around the window, by table
 
+    def day_query(self, therapist: str) -> dict[str, str]:
+        """One working day: the window's first Monday."""
+        monday = self.first + timedelta(days=(7 - self.first.weekday()) % 7)
+        return {**self.query(therapist), "start": monday.isoformat(), "end": monday.isoformat()}
+
     def query(self, therapist: str) -> dict[str, str]:
         return {
             "consultation_type": TYPE_SLUG,

@@ -31,6 +31,11 @@ class OneBooking:
         self.booked = Booked(therapist_id, type_id, epoch(at("10:00")), epoch(at("11:00")))
         self.asked: list[int | None] = []
 
+    async def held(
+        self, therapist_ids: Sequence[int], window: tuple[datetime, datetime]
+    ) -> list[Booked]:
+        return []
+
     async def busy(
         self,
         therapist_ids: Sequence[int],
