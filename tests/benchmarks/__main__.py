@@ -1,9 +1,10 @@
 """`python -m tests.benchmarks [--only engine,api,...,review] [--output PATH]`.
 
 Runs the measurements and overwrites docs/benchmarks.md, keeping the notes written by hand
-below its marker line (`report.KEPT_MARKER`). The sign-in, workspace and review benchmarks run
-as processes of their own (`python -m tests.benchmarks.sign_in`, `.workspace`, `.review`, each
-also runnable alone); their output becomes a section of the report.
+below its marker line (`report.KEPT_MARKER`). The sign-in, workspace, review, review pages,
+reports and deposits benchmarks run as processes of their own (`python -m
+tests.benchmarks.sign_in`, `.workspace`, `.review`, `.review_pages`, `.reports`, `.payments`,
+each also runnable alone); their output becomes a section of the report.
 
 Two processes: this one supervises a second that measures, and whatever way that one ends
 (even killed by a signal or a crash in a C extension) removes what it left: PostgreSQL
@@ -43,6 +44,9 @@ SECTIONS = (
     "sign_in",
     "workspace",
     "review",
+    "review_pages",
+    "reports",
+    "payments",
 )
 WORK_ENV = "BOOKING_BENCH_WORK"  # set: this process measures; unset: it supervises
 TOKEN_ENV = "BOOKING_BENCH_TOKEN"

@@ -4,7 +4,8 @@ confirmed booking, and 50 pay requests for 50 bookings at once, each confirmed a
 `python -m tests.benchmarks.payments` (after `make install`): SQLite always, PostgreSQL too when
 BENCH_DATABASE_URL or TEST_DATABASE_URL names a server (a database of its own, dropped after).
 Requests go through the ASGI app in this process; Stripe is localstripe in a subprocess, as in
-the tests. Prints the figures and appends them to docs/benchmarks.md (`--no-write`: print only).
+the tests. Prints the figures as a Markdown section (`--append`: also adds it to
+docs/benchmarks.md); `make bench` runs it as a section of its report.
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
     text = section(rows)
     print(text)
-    if "--no-write" not in args:
+    if "--append" in args:
         with REPORT.open("a") as report:
             report.write(text)
     return 0

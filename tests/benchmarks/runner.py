@@ -100,6 +100,9 @@ COMMANDS = {
     "sign_in": "Staff sign-in",
     "workspace": "The therapist's workspace",
     "review": "The admin review: queue, export, purge",
+    "review_pages": "The admin review's pages over HTTP",
+    "reports": "The reports page",
+    "payments": "Deposits against the Stripe emulator",
 }
 COMMAND_TIMEOUT = 900  # seconds, each
 
