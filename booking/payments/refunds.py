@@ -113,7 +113,8 @@ async def refund_what_is_left(
     refund = await decide_refund(
         booking_id, reference, replace(payment, refunded_amount=payment.amount - left), STAFF, now
     )
-    assert refund is not None  # noqa: S101 (left > 0 and the intent is known, checked above)
+    if refund is None:  # not reached: something is left and the intent is known
+        raise NothingToRefund("This booking has no paid deposit to refund.")
     return refund
 
 
