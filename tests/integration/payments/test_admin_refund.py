@@ -234,3 +234,23 @@ async def test_a_therapist_gets_404_for_the_refund(
     assert post.status_code == 404
     assert await refund_rows(reference) == []
     assert await refund_audit(reference) == []
+
+
+async def test_an_amount_nobody_confirmed_is_refused_and_nothing_is_queued(
+    paying: Paying, practice: Practice, clock: FixedClock
+) -> None:
+    held = await paid_booking(paying)
+    reference = held["reference"]
+    await as_admin(paying.client, clock)
+    _, token = await refund_form(paying.client, reference)
+    path = f"/staff/bookings/{reference}/refund"
+
+    other = await post_form(paying.client, path, {"amount": "4000"}, token)
+    missing = await post_form(paying.client, path, {}, token)
+
+    assert other.status_code == 409, other.text
+    assert "What is left to refund is now $50.00 CAD" in other.text
+    assert missing.status_code == 422, missing.text
+    assert "Confirm the amount to refund." in missing.text
+    assert await refund_rows(reference) == []
+    assert await refund_audit(reference) == []
