@@ -28,5 +28,5 @@ def test_the_booker_is_told_what_comes_back_and_for_which_consultation() -> None
 def test_it_is_never_written_without_the_amount_nor_to_a_therapist() -> None:
     with pytest.raises(ValueError, match="deposit_refunded"):
         context("booker", "deposit_refunded")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a therapist is not sent a deposit_refunded email"):
         context("therapist", "deposit_refunded", deposit_outcome=OUTCOME)
