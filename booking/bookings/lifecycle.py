@@ -286,7 +286,10 @@ def obsolete(
         if not intake_open(state, now):
             return "the intake link no longer opens"
         return None
-    if message.kind is MessageKind.PAYMENT_REFUNDED or message.kind.is_payment_job:
+    if (
+        message.kind in (MessageKind.PAYMENT_REFUNDED, MessageKind.DEPOSIT_REFUNDED)
+        or message.kind.is_payment_job
+    ):
         # Money owed back is owed whatever the booking became.
         return None
     if message.kind is MessageKind.CANCELLATION:

@@ -73,6 +73,8 @@ class MessageKind(StrEnum):
     # To the booker: a payment that came after its hold lapsed, or after its time went to
     # someone else, was refunded in full. Sent whatever happened since.
     PAYMENT_REFUNDED = "payment_refunded"
+    # An admin refunded the deposit of a booking that stands (the review's refund action).
+    DEPOSIT_REFUNDED = "deposit_refunded"
 
     @property
     def is_link(self) -> bool:

@@ -76,6 +76,8 @@ class AuditAction(StrEnum):
     BOOKING_ERASED = "booking.erased"
     PROFILE_CHANGED = "therapist.changed"
     CONSULTATION_TYPE_CHANGED = "consultation_type.changed"
+    # An admin refunded a deposit (record: the amount, e.g. "5000 cad"; never card data).
+    DEPOSIT_REFUNDED = "deposit.refunded"
 
 
 @dataclass(frozen=True, slots=True)

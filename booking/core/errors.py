@@ -113,3 +113,10 @@ class PaymentsUnavailable(ServiceError):
 
     status_code = 503
     code = "payments_unavailable"
+
+
+class NothingToRefund(ServiceError):
+    """No part of the deposit is left to give back, or its refund is already on its way."""
+
+    status_code = 409
+    code = "nothing_to_refund"

@@ -36,6 +36,7 @@ Kind = Literal[
     "reassigned",
     "new_link",
     "payment_refunded",
+    "deposit_refunded",
 ]
 RecipientRole = Literal["booker", "partner", "therapist"]
 # The emails about the consultation that every recipient, the therapist too, may receive.
@@ -43,8 +44,9 @@ RecipientRole = Literal["booker", "partner", "therapist"]
 # therapist it left has it removed (CANCEL).
 KINDS: tuple[Kind, ...] = ("invitation", "update", "cancellation", "reminder", "reassigned")
 # The emails only the couple receives: a renewed link goes to its holder alone, and the word
-# that a payment which came too late was refunded to the booker who made it.
-COUPLE_KINDS: tuple[Kind, ...] = ("new_link", "payment_refunded")
+# that a payment which came too late, or a deposit the practice gave back, was refunded to the
+# booker who paid it.
+COUPLE_KINDS: tuple[Kind, ...] = ("new_link", "payment_refunded", "deposit_refunded")
 RECIPIENT_ROLES: tuple[RecipientRole, ...] = get_args(RecipientRole)
 # What the practice hears: an intake needs its follow-up, or such a booking moved or ended.
 NoticeKind = Literal["safety_alert", "flagged_change"]
@@ -110,8 +112,8 @@ class EmailContext:
             raise ValueError("only the second partner's email carries an intake link")
         if self.recipient_role == "therapist" and self.deposit_outcome is not None:
             raise ValueError("a therapist's email says nothing of the couple's deposit")
-        if self.kind == "payment_refunded" and not self.deposit_outcome:
-            raise ValueError("a payment_refunded email says what was refunded (deposit_outcome)")
+        if self.kind in ("payment_refunded", "deposit_refunded") and not self.deposit_outcome:
+            raise ValueError(f"a {self.kind} email says what was refunded (deposit_outcome)")
         if self.recipient_role == "therapist" and not self.couple_names:
             raise ValueError("a therapist's email names the couple (couple_names)")
 

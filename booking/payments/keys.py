@@ -24,5 +24,5 @@ def cancel_intent_key(reference: str, payment_intent_id: str) -> str:
 
 
 def refund_key(reference: str, purpose: str) -> str:
-    """A refund's key: `purpose` names why (`cancelled`, `late`), one refund per purpose."""
+    """A refund's key: `purpose` names why (`cancelled`, `late`, `staff`), one per purpose."""
     return f"{PREFIX}:{reference}:refund:{purpose}"

@@ -31,8 +31,8 @@ class PaymentRefund(Table, tablename="payment_refunds"):
     booking = ForeignKey(references=Booking, null=False, on_delete=OnDelete.cascade)
     # booking.payments.refunds.refund_key: sent to Stripe as the idempotency key too.
     idempotency_key = Varchar(length=120, unique=True)
-    # "cancelled" (inside the refund window) or "late_payment" (the hold had lapsed or the
-    # slot had gone to someone else when the payment succeeded).
+    # "cancelled" (inside the refund window), "late" (the hold had lapsed or the slot had gone
+    # to someone else when the payment succeeded) or "staff" (an admin refunded what was left).
     cause = Varchar(length=20, default="")
     payment_intent = Varchar(length=255, default="")
     amount = Integer(default=0)

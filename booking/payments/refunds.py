@@ -13,12 +13,14 @@ idempotency keys; Stripe honours them too.)
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from booking.bookings.records import BookingRecord, load_booking
 from booking.bookings.statuses import MessageKind, PaymentStatus, Recipient
 from booking.core.db import LockSpace, lock, write_transaction
+from booking.core.errors import NothingToRefund
 from booking.core.timezones import Clock, zone
 from booking.notifications import outbox
 from booking.notifications.records import OutboxRecord
@@ -37,6 +39,8 @@ log = logging.getLogger("booking.payments")
 # Why a refund was decided: the refund_key's purpose and the stored row's cause.
 CANCELLED = "cancelled"
 LATE = "late"
+# An admin gave back what was left of the deposit (the review's refund action).
+STAFF = "staff"
 # Stripe refund statuses that give (or will give) the money back.
 GIVING_BACK = ("pending", "requires_action", "succeeded")
 
@@ -63,12 +67,55 @@ async def decide_refund(
         )
     ).on_conflict(action="DO NOTHING")
     await outbox.queue_payment_job(booking_id, MessageKind.REFUND, key, now)
-    if cause == LATE:
-        # The booker paid: they hear that it came back (once per booking).
-        await outbox.queue_messages(
-            booking_id, reference, MessageKind.PAYMENT_REFUNDED, 0, [Recipient.PARTNER_1], now
-        )
+    if cause in (LATE, STAFF):
+        # The booker paid: they hear that it came back (once per booking and cause).
+        kind = MessageKind.PAYMENT_REFUNDED if cause == LATE else MessageKind.DEPOSIT_REFUNDED
+        await outbox.queue_messages(booking_id, reference, kind, 0, [Recipient.PARTNER_1], now)
     return Money(amount=amount, currency=payment.currency)
+
+
+async def decided_amount(booking_id: int) -> int:
+    """What the refunds decided on for the booking give back, made or still queued."""
+    rows = await PaymentRefund.select(PaymentRefund.amount).where(
+        PaymentRefund.booking == booking_id
+    )
+    return sum(r["amount"] for r in rows)
+
+
+async def refund_what_is_left(
+    booking_id: int, reference: str, expected: int | None, now: datetime
+) -> Money:
+    """Decide on the staff's full refund of what no refund (made or queued) gives back yet,
+    in the caller's transaction; under the payment lock, so two admins, a double click or a
+    cancellation's refund already decided never give the money back twice.
+
+    `expected` is the amount the admin confirmed: a different amount left (another refund
+    decided since) refuses rather than refunding a sum nobody confirmed.
+    Raises NothingToRefund when nothing is left or `expected` is no longer what is left."""
+    await lock(LockSpace.PAYMENT, booking_id)
+    payment = await payment_of(booking_id)
+    if payment is None or not payment.paid or not payment.payment_intent_id:
+        raise NothingToRefund("This booking has no paid deposit to refund.")
+    left = payment.amount - max(payment.refunded_amount, await decided_amount(booking_id))
+    if left <= 0:
+        raise NothingToRefund(
+            "The deposit is already refunded or its refund is on its way; nothing is left "
+            "to refund."
+        )
+    if expected is not None and expected != left:
+        raise NothingToRefund(
+            f"What is left to refund is now {money(Money(left, payment.currency))}; "
+            "look again before refunding."
+        )
+    key = keys.refund_key(reference, STAFF)
+    if await PaymentRefund.exists().where(PaymentRefund.idempotency_key == key):
+        raise NothingToRefund("An admin already refunded this deposit.")
+    refund = await decide_refund(
+        booking_id, reference, replace(payment, refunded_amount=payment.amount - left), STAFF, now
+    )
+    if refund is None:  # not reached: something is left and the intent is known
+        raise NothingToRefund("This booking has no paid deposit to refund.")
+    return refund
 
 
 class Refunds:
@@ -83,9 +130,9 @@ class Refunds:
         if window is None:
             return None
         starts_at, hours = window
-        amount = policy.refund_on_cancel(
-            payment.amount, payment.refunded_amount, starts_at, hours, now
-        )
+        # A refund already decided (an admin's, still queued) counts as given back.
+        given = max(payment.refunded_amount, await decided_amount(booking_id))
+        amount = policy.refund_on_cancel(payment.amount, given, starts_at, hours, now)
         return None if amount is None else Money(amount=amount, currency=payment.currency)
 
     async def cancelled(self, booking_id: int, reference: str, now: datetime) -> Money | None:
@@ -101,7 +148,8 @@ class Refunds:
         refund = await self.refund_on_cancel(booking_id, now)
         if refund is None:
             return None
-        return await decide_refund(booking_id, reference, payment, CANCELLED, now)
+        left = replace(payment, refunded_amount=payment.amount - refund.amount)
+        return await decide_refund(booking_id, reference, left, CANCELLED, now)
 
     async def cancellation_refund(self, booking_id: int) -> Money | None:
         row = (
@@ -254,7 +302,11 @@ class DepositWording:
     """What a partner's email says of the deposit (booking.notifications.ports.DepositOutcomes)."""
 
     async def outcome(self, booking_id: int, kind: str) -> str | None:
-        if kind not in (MessageKind.CANCELLATION, MessageKind.PAYMENT_REFUNDED):
+        if kind not in (
+            MessageKind.CANCELLATION,
+            MessageKind.PAYMENT_REFUNDED,
+            MessageKind.DEPOSIT_REFUNDED,
+        ):
             return None
         payment = await payment_of(booking_id)
         if payment is None or payment.status not in PAID:
@@ -263,6 +315,13 @@ class DepositWording:
             PaymentRefund.booking == booking_id
         )
         causes = {r["cause"]: r["amount"] for r in rows}
+        if kind == MessageKind.DEPOSIT_REFUNDED:
+            if STAFF not in causes:
+                return None
+            return (
+                f"{money(Money(causes[STAFF], payment.currency))} is being refunded to the "
+                "card you paid with; banks usually show it within 5 to 10 business days."
+            )
         if kind == MessageKind.PAYMENT_REFUNDED:
             if LATE not in causes:
                 return None
@@ -277,7 +336,7 @@ class DepositWording:
                 "being refunded in full to the card you paid with; banks usually show it "
                 "within 5 to 10 business days."
             )
-        kept = payment.amount - payment.refunded_amount
+        kept = payment.amount - max(payment.refunded_amount, sum(causes.values()))
         if kept <= 0:
             return None
         return (

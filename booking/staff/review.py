@@ -1,7 +1,7 @@
 """A booking as the admin reviews it: the consultation page's data (both partners' answers
 side by side, the couple part, notes, the history) and what the admin may do from it: resolve
 the safety flag, send a partner a fresh intake link, replace the manage link, give the booking
-to another therapist, cancel it for the practice.
+to another therapist, cancel it for the practice, refund its deposit (booking.staff.deposit).
 
 Every read decrypts only here and writes one audit row per record read (`intake.viewed`).
 The changes call the service that owns them (booking.bookings.links, .reassign, .manage,
@@ -23,10 +23,12 @@ from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
 from booking.core.timezones import Clock
 from booking.intake.services import resolve_safety_flag
+from booking.scheduling.schemas import Money
 from booking.scheduling.services import Availability
 from booking.staff.access import Origin, record, require_admin
 from booking.staff.audit_log import AuditEntry, booking_trail
 from booking.staff.casefile import Case, load_case
+from booking.staff.deposit import DepositDesk, DepositPanel
 from booking.staff.principal import StaffPrincipal
 
 
@@ -37,6 +39,8 @@ class ReviewPage:
     case: Case
     # Who viewed or changed the booking, oldest first (this view included).
     history: list[AuditEntry]
+    # The deposit and its refunds; None for a booking without one.
+    deposit: DepositPanel | None = None
 
     @property
     def status_changes(self) -> list[AuditEntry]:
@@ -51,12 +55,14 @@ class BookingReview:
         links: LinkService,
         reassignment: Reassignment,
         management: BookingManagement,
+        deposits: DepositDesk | None = None,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
         self.links = links
         self.reassignment = reassignment
         self.management = management
+        self.deposits = deposits or DepositDesk(clock)
 
     async def open(
         self,
@@ -79,7 +85,23 @@ class BookingReview:
                     record=name,
                     at=now,
                 )
-        return ReviewPage(case, await booking_trail(case.reference))
+        deposit = None if case.erased_at else await self.deposits.panel(principal, reference)
+        return ReviewPage(case, await booking_trail(case.reference), deposit)
+
+    async def deposit(self, principal: StaffPrincipal, reference: str) -> DepositPanel | None:
+        """The booking's deposit and its refunds (a plain read: no intake data)."""
+        return await self.deposits.panel(principal, reference)
+
+    async def refund_deposit(
+        self,
+        principal: StaffPrincipal,
+        reference: str,
+        expected: int,
+        origin: Origin = Origin(),  # noqa: B008
+    ) -> Money:
+        """Refund what is left of the deposit, `expected` being the amount the admin confirmed;
+        NothingToRefund when nothing is left (it is refunded, or its refund is on its way)."""
+        return await self.deposits.refund(principal, reference, expected, origin)
 
     async def resolve_safety_flag(
         self,

@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 from booking.core.errors import (
     FieldError,
     NotFound,
+    NothingToRefund,
     SlotUnavailable,
     TooEarly,
     TooLate,
@@ -67,6 +68,8 @@ DONE = {
     "no-flag": "No safety follow-up was raised for this couple.",
     "cancelled": "The consultation is cancelled for the practice. The couple and the therapist "
     "are told.",
+    "refunded": "The refund is queued: it is made at Stripe within moments, and the person who "
+    "paid is told by email.",
 }
 
 
@@ -278,6 +281,59 @@ class ReviewPages(Controller):
             )
         return _done(reference, "cancelled")
 
+    @get("/bookings/{reference:str}/refund", name="staff-refund")
+    async def refund_form(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[StaffPrincipal],
+        booking_review: NamedDependency[BookingReview],
+        reference: FromPath[str],
+    ) -> Template:
+        """The confirmation step: the amount a refund would give back, and the button."""
+        deposit = await booking_review.deposit(principal, reference)
+        if deposit is None or deposit.refundable is None:
+            return await review_page(
+                request,
+                principal,
+                booking_review,
+                reference,
+                refusal="This booking has no deposit left to refund.",
+                status=NothingToRefund.status_code,
+            )
+        return Template(
+            template_name="staff/review/refund.html",
+            context=await page_context(
+                principal, "", reference=reference.strip().upper(), deposit=deposit
+            ),
+        )
+
+    @post("/bookings/{reference:str}/refund", status_code=303)
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[StaffPrincipal],
+        booking_review: NamedDependency[BookingReview],
+        reference: FromPath[str],
+    ) -> Response[Any]:
+        values = await form_values(request)
+        confirmed = first(values, "amount").strip()
+        try:
+            if not confirmed.isdigit():
+                raise ValidationFailed.on("amount", "Confirm the amount to refund.")
+            await booking_review.refund_deposit(
+                principal, reference, int(confirmed), origin(request)
+            )
+        except (NothingToRefund, ValidationFailed) as refused:
+            return await review_page(
+                request,
+                principal,
+                booking_review,
+                reference,
+                refusal=refused.message,
+                status=refused.status_code,
+            )
+        return _done(reference, "refunded")
+
     @get("/bookings/{reference:str}/export.json", name="staff-export")
     async def export(
         self,
@@ -394,6 +450,7 @@ async def review_page(
             view=view,
             case=page.case,
             history=page.history,
+            deposit=page.deposit,
             status_changes=page.status_changes,
             statuses=list(ReviewStatus),
             labels=REVIEW_LABELS,
