@@ -1,17 +1,20 @@
 """A couple books the paid consultation and pays its deposit in a real browser, through the
 Stripe emulator `booking serve` starts in development: a declined card first (its message, the
-form kept), then the test card, then the confirmation. The payment page is checked with
-axe-core."""
+form kept), then the test card, then the confirmation; and an admin who finds the paid deposit
+on the couple's page and refunds it, once. Every page is checked with axe-core."""
 
 from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.staff import add_admin, sign_in_and_enrol
 from tests.e2e.test_booking_journey import agree_to_everything, assert_accessible
 
 DECLINED = "4000000000000002"
 TEST_CARD = "4242424242424242"
+ADMIN_EMAIL = "deposits@staff.example.org"
+ADMIN_PASSWORD = "ledger lines at low tide"
 
 
 def field(page: Page, name: str) -> Locator:
@@ -80,3 +83,29 @@ def test_a_couple_pays_the_deposit_after_a_declined_card(page: Page, server: Ser
         page.get_by_text("You will both receive an email with a calendar invitation.")
     ).to_be_visible()
     assert_accessible(page, "paid confirmation")
+
+
+def test_an_admin_sees_the_paid_deposit_and_refunds_it_once(page: Page, server: Server) -> None:
+    book_the_paid_consultation(page, server)
+    fill_card(page, TEST_CARD)
+    page.get_by_role("button", name="Pay the $50.00 CAD deposit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your consultation is booked")
+    reference = page.locator(".booking-facts .reference").inner_text()
+
+    add_admin(server, ADMIN_EMAIL, ADMIN_PASSWORD, "Deposit Desk")
+    sign_in_and_enrol(page, server, ADMIN_EMAIL, ADMIN_PASSWORD, f"/staff/bookings/{reference}")
+    panel = page.get_by_role("region", name="Deposit")
+    expect(panel).to_contain_text("$50.00")
+    expect(panel).to_contain_text("pi_")
+    assert_accessible(page, "the couple's page with its deposit")
+
+    panel.get_by_role("link", name="Refund $50.00").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Refund the deposit")
+    assert_accessible(page, "the refund's confirmation")
+    page.get_by_role("button", name="Refund $50.00").click()
+
+    panel = page.get_by_role("region", name="Deposit")
+    expect(panel.locator("table.refunds")).to_contain_text("$50.00")
+    # Nothing is left: the page offers no second refund.
+    expect(panel.get_by_role("link", name="Refund $50.00")).to_have_count(0)
+    assert_accessible(page, "the couple's page after the refund")
