@@ -54,6 +54,13 @@ def normal_email(email: str) -> str:
     return email.strip().lower()
 
 
+async def staff_names() -> dict[str, str]:
+    """Each account's audit label ("staff:7") and the name staff pages show for it: the log
+    keeps ids (a name can change, an id cannot), people read names."""
+    rows = await StaffAccount.select(StaffAccount.id, StaffAccount.name, StaffAccount.email)
+    return {Actor.staff(r["id"]).label: r["name"] or r["email"] for r in rows}
+
+
 def record_of(account_id: int) -> str:
     """The audit log's `record` for an account: its id, never its email."""
     return f"staff_account:{account_id}"

@@ -30,6 +30,7 @@ from booking.core.errors import (
 )
 from booking.core.timezones import zone
 from booking.staff.access import Origin
+from booking.staff.accounts import staff_names
 from booking.staff.admin_view import consultation_of
 from booking.staff.audit_log import AuditLog
 from booking.staff.erase import EraseService
@@ -411,6 +412,7 @@ class ReviewPages(Controller):
             )
         kept = {k: v[0] for k, v in values.items() if k in AUDIT_LABELS and v and v[0]}
         context["log"] = result
+        context["people"] = await staff_names()
         context["tz"] = zone(audit_log.practice_timezone)
         context["first_link"] = "/staff/audit" + (f"?{urlencode(kept)}" if kept else "")
         if result.next_before is not None:
@@ -459,6 +461,7 @@ async def review_page(
             note_form=note_form or FormState(),
             message=message or DONE.get(done or ""),
             refusal=refusal,
+            people=await staff_names(),
         ),
         status_code=status,
     )
