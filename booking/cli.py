@@ -353,7 +353,8 @@ def feed_invitations(therapist: str, choice: str) -> None:
 
 @main.group()
 def staff() -> None:
-    """Staff accounts: add, list, set a password, disable, reset (audited as the system)."""
+    """Staff accounts: add, list, set a password, disable, enable, reset (audited as the
+    system)."""
 
 
 def _staff_accounts() -> Any:
@@ -452,6 +453,23 @@ def staff_disable(email: str) -> None:
 
     _staff_call(disable)
     click.echo(f"Disabled {email.strip().lower()}; its sessions ended.")
+
+
+@staff.command("enable")
+@click.argument("email")
+def staff_enable(email: str) -> None:
+    """A disabled account may sign in again, with its own password and second factor."""
+    from booking.core.audit import SYSTEM
+    from booking.staff.accounts import account_by_email
+
+    accounts = _staff_accounts()
+
+    async def enable() -> None:
+        account = await account_by_email(email)
+        await accounts.enable(account.id, actor=SYSTEM)
+
+    _staff_call(enable)
+    click.echo(f"Enabled {email.strip().lower()}; it may sign in again.")
 
 
 @staff.command("reset")

@@ -52,6 +52,7 @@ class AuditAction(StrEnum):
     STAFF_RECOVERY_CODES_REPLACED = "staff.recovery_codes_replaced"
     STAFF_ACCOUNT_CREATED = "staff.account_created"
     STAFF_ACCOUNT_DISABLED = "staff.account_disabled"
+    STAFF_ACCOUNT_ENABLED = "staff.account_enabled"
     STAFF_ACCOUNT_RESET = "staff.account_reset"
     STAFF_PASSWORD_RESET = "staff.password_reset"
     STAFF_SECOND_FACTOR_RESET = "staff.second_factor_reset"

@@ -260,6 +260,21 @@ class StaffAccounts:
             check=_not_the_last_admin,
         )
 
+    async def enable(
+        self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
+    ) -> None:
+        """A disabled account may sign in again, with the password and second factor it had
+        (someone back from leave, or a disable undone); audited like the disable."""
+        await _existing(account_id)
+        await self._change(
+            account_id,
+            {StaffAccount.disabled: False},
+            AuditAction.STAFF_ACCOUNT_ENABLED,
+            actor=actor,
+            client=client,
+            agent=agent,
+        )
+
     async def reset(
         self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
     ) -> str:

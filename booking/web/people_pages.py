@@ -28,6 +28,7 @@ PEOPLE_PATH = "/staff/people"
 ACCOUNT_LABELS = {"email": "Email", "name": "Name", "role": "Role", "therapist": "Therapist"}
 DONE = {
     "disabled": "The account is disabled: it can no longer sign in, and its sessions ended.",
+    "enabled": "The account is enabled again: it signs in with its own password and second factor.",
     "second-factor": (
         "The second factor is reset and the account's sessions ended. At the next sign-in "
         "it sets up a new authenticator app (admins always; therapists when required)."
@@ -102,6 +103,20 @@ class PeoplePages(Controller):
         except LastAdmin as refused:
             return await _page(principal, accounts, policies, error=refused.message, status=409)
         return Redirect(f"{PEOPLE_PATH}?done=disabled", status_code=303)
+
+    @post("/{account:str}/enable", status_code=303)
+    async def enable(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[StaffPrincipal],
+        accounts: NamedDependency[StaffAccounts],
+        account: FromPath[str],
+    ) -> Response[Any]:
+        who = acting(request, principal)
+        await accounts.enable(
+            account_number(account), actor=who.actor, client=who.client, agent=who.agent
+        )
+        return Redirect(f"{PEOPLE_PATH}?done=enabled", status_code=303)
 
     @post("/{account:str}/reset-password", status_code=200)
     async def reset_password(

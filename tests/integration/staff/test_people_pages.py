@@ -155,6 +155,38 @@ async def test_a_disabled_account_loses_its_sessions_and_cannot_sign_in(
     assert "That email and password do not match" in again.text
 
 
+async def test_a_disabled_account_enabled_again_signs_in_with_its_own_password(
+    client: AsyncTestClient[Any], practice: Practice, clock: FixedClock
+) -> None:
+    therapist = await create_staff(therapist="ana")
+    await signed_in_admin(client, clock)
+    await post_form(
+        client,
+        f"/staff/people/{therapist.account_id}/disable",
+        {},
+        await form_token(client, "/staff/people"),
+    )
+    listed = await client.get("/staff/people", headers=HTML)
+    assert "Enable again" in listed.text
+
+    enabled = await post_form(
+        client,
+        f"/staff/people/{therapist.account_id}/enable",
+        {},
+        await form_token(client, "/staff/people"),
+    )
+
+    assert enabled.status_code == 303
+    page = await client.get(enabled.headers["location"], headers=HTML)
+    assert "The account is enabled again" in page.text
+    (event,) = await audited("staff.account_enabled")
+    assert event["record"] == f"staff_account:{therapist.account_id}"
+    client.cookies.clear()
+    back = await sign_in(client, therapist, at=clock.now)
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] != "/staff/login"
+
+
 async def test_the_last_admin_cannot_be_disabled(
     client: AsyncTestClient[Any], practice: Practice, clock: FixedClock
 ) -> None:

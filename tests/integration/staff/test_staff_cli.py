@@ -124,6 +124,9 @@ async def test_password_disable_and_reset_end_sessions_and_are_audited_as_the_sy
     assert disabled.returncode == 0, disabled.stderr
     assert "disabled" in booking(database, "staff", "list").stdout
     assert (await client.get("/staff/password")).status_code == 303
+    enabled = booking(database, "staff", "enable", email)
+    assert enabled.returncode == 0, enabled.stderr
+    assert "disabled" not in booking(database, "staff", "list").stdout
     actions = await (
         AuditEvent.select(AuditEvent.action)
         .where(AuditEvent.actor == "system", AuditEvent.action.like("staff.%"))
@@ -135,6 +138,7 @@ async def test_password_disable_and_reset_end_sessions_and_are_audited_as_the_sy
             "staff.password_changed",
             "staff.account_reset",
             "staff.account_disabled",
+            "staff.account_enabled",
         ]
     )
 
