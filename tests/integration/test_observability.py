@@ -3,12 +3,9 @@ Prometheus metrics on a port of their own, after real requests and a real delive
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +19,7 @@ from tests.factories import booking_request
 from tests.fixtures.databases import Database
 from tests.integration.practice import Practice
 from tests.mailserver import MailServer, free_port, running_mail_server
+from tests.serving import booking_serve
 from tests.waiting import eventually
 
 SECRET = "observe-test-secret-" + "x" * 30
@@ -77,34 +75,9 @@ async def serving(
     )
     log_path = data_dir / f"serve-{port}.log"
     served = Served(f"http://{PEER}:{port}", f"http://{PEER}:{metrics_port}/metrics", log_path)
-    with log_path.open("w") as log:
-        command = ("serve", "--host", PEER, "--port", str(port), "--workers", str(workers))
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "booking", *command),
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            async with httpx.AsyncClient(base_url=served.base_url) as http:
-
-                async def ready() -> bool:
-                    if process.returncode is not None:
-                        raise AssertionError(log_path.read_text())
-                    try:
-                        return (await http.get("/health/ready")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await eventually(ready, within=30, interval=0.1)
-            yield served
-        finally:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    command = ("--host", PEER, "--port", str(port), "--workers", str(workers))
+    async with booking_serve(command, environment, log_path, served.base_url):
+        yield served
 
 
 async def book(http: httpx.AsyncClient) -> httpx.Response:

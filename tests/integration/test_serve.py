@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +20,7 @@ from tests.factories import booking_request
 from tests.fixtures.databases import Database
 from tests.integration.practice import Practice
 from tests.mailserver import free_port
-from tests.waiting import eventually
+from tests.serving import booking_serve
 
 SECRET = "serve-test-secret-" + "x" * 30
 PEER = "127.0.0.1"
@@ -41,35 +39,11 @@ async def serving(database: Database, data_dir: Path, **env: str) -> AsyncIterat
         environment["DATABASE_URL"] = database.url
     environment.update(env, LOG_LEVEL="WARNING")
     log_path = data_dir / f"serve-{port}.log"
-    log = log_path.open("w")
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "booking", "serve", "--host", PEER, "--port", str(port)),
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base_url = f"http://{PEER}:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base_url) as http:
-
-            async def ready() -> bool:
-                if process.returncode is not None:
-                    raise AssertionError(log_path.read_text())
-                try:
-                    return (await http.get("/health/ready")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, within=30, interval=0.1)
+    async with booking_serve(
+        ("--host", PEER, "--port", str(port)), environment, log_path, base_url
+    ):
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        log.close()
 
 
 async def book_through(base_url: str, headers: dict[str, str]) -> None:
