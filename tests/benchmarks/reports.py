@@ -15,16 +15,10 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import platform
-import shutil
-import tempfile
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from tests.benchmarks import standalone
 from tests.benchmarks.review import _analyze, _timed
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -33,51 +27,14 @@ STATUSES = ("completed",) * 14 + ("cancelled",) * 4 + ("no_show",) * 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.reports")
-    parser.add_argument("--bookings", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="booking-bench-reports-"))
-    os.environ.update(
-        BOOKING_DATA_DIR=str(work / "app"),
-        BOOKING_ENV="test",
-        LOG_LEVEL="WARNING",
-        HOLD_SWEEP_SECONDS="0",
-        BOOKING_EMBEDDED_WORKER="0",
+    return standalone.run(
+        "reports",
+        "| database | what | p50 ms | p99 ms |",
+        [("reports", _reports)],
+        argv,
+        runs=20,
         RATE_LIMIT_PER_MINUTE="100000",
     )
-    os.environ.pop("DATABASE_URL", None)
-    from booking.core.settings import initialise_from_env
-
-    initialise_from_env()
-    try:
-        lines = asyncio.run(_measure(work, args.bookings, args.runs))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("\n".join(lines))
-    return 0
-
-
-async def _measure(work: Path, count: int, runs: int) -> list[str]:
-    from tests.benchmarks.databases import Databases
-
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    databases = Databases(work / "databases", url)
-    lines = [
-        f"Tool: `python -m tests.benchmarks.reports --bookings {count} --runs {runs}`; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
-        f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}.",
-        "",
-        "| database | what | p50 ms | p99 ms |",
-        "|---|---|---|---|",
-    ]
-    try:
-        for backend in databases.backends:
-            db = await databases.create(backend, "reports")
-            lines += await _reports(db, backend, count, runs)
-    finally:
-        await databases.drop_all()
-    return lines
 
 
 async def _reports(db: Any, backend: str, count: int, runs: int) -> list[str]:

@@ -12,69 +12,25 @@ docs/benchmarks.md; the report of `python -m tests.benchmarks` is left alone.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+from tests.benchmarks import standalone
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 CHUNK = 500
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.review")
-    parser.add_argument("--bookings", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="booking-bench-review-"))
-    os.environ.update(
-        BOOKING_DATA_DIR=str(work / "app"),
-        BOOKING_ENV="test",
-        LOG_LEVEL="WARNING",
-        HOLD_SWEEP_SECONDS="0",
-        BOOKING_EMBEDDED_WORKER="0",
-    )
-    os.environ.pop("DATABASE_URL", None)
-    from booking.core.settings import initialise_from_env
-
-    initialise_from_env()
-    try:
-        lines = asyncio.run(_measure(work, args.bookings, args.runs))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("\n".join(lines))
-    return 0
-
-
-async def _measure(work: Path, count: int, runs: int) -> list[str]:
-    from tests.benchmarks.databases import Databases
-
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    databases = Databases(work / "databases", url)
-    lines = [
-        f"Tool: `python -m tests.benchmarks.review --bookings {count} --runs {runs}`; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
-        f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}.",
-        "",
+    return standalone.run(
+        "review",
         "| database | phase | figures |",
-        "|---|---|---|",
-    ]
-    try:
-        for backend in databases.backends:
-            db = await databases.create(backend, "queue")
-            lines += await _queue_and_export(db, backend, count, runs)
-            db = await databases.create(backend, "purge")
-            lines += await _purge(db, backend, count)
-    finally:
-        await databases.drop_all()
-    return lines
+        [("queue", _queue_and_export), ("purge", _purge)],
+        argv,
+        runs=30,
+    )
 
 
 async def _queue_and_export(db: Any, backend: str, count: int, runs: int) -> list[str]:
@@ -131,7 +87,7 @@ async def _queue_and_export(db: Any, backend: str, count: int, runs: int) -> lis
     ]
 
 
-async def _purge(db: Any, backend: str, count: int) -> list[str]:
+async def _purge(db: Any, backend: str, count: int, runs: int) -> list[str]:
     from booking.intake.retention import purge_expired_intakes
     from booking.piccolo_app import use_engine
 

@@ -10,68 +10,24 @@ end). Prints a Markdown table for docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import platform
-import shutil
-import tempfile
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from tests.benchmarks import standalone
 from tests.benchmarks.review import NOW, _analyze, _seed
 
 HTML = {"accept": "text/html"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.review_pages")
-    parser.add_argument("--bookings", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="booking-bench-review-pages-"))
-    os.environ.update(
-        BOOKING_DATA_DIR=str(work / "app"),
-        BOOKING_ENV="test",
-        LOG_LEVEL="WARNING",
-        HOLD_SWEEP_SECONDS="0",
-        BOOKING_EMBEDDED_WORKER="0",
+    return standalone.run(
+        "review_pages",
+        "| database | page | figures |",
+        [("pages", _pages)],
+        argv,
+        runs=30,
         RATE_LIMIT_PER_MINUTE="1000000",
     )
-    os.environ.pop("DATABASE_URL", None)
-    from booking.core.settings import initialise_from_env
-
-    initialise_from_env()
-    try:
-        lines = asyncio.run(_measure(work, args.bookings, args.runs))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("\n".join(lines))
-    return 0
-
-
-async def _measure(work: Path, count: int, runs: int) -> list[str]:
-    from tests.benchmarks.databases import Databases
-
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    databases = Databases(work / "databases", url)
-    lines = [
-        f"Tool: `python -m tests.benchmarks.review_pages --bookings {count} --runs {runs}`; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
-        f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}.",
-        "",
-        "| database | page | figures |",
-        "|---|---|---|",
-    ]
-    try:
-        for backend in databases.backends:
-            db = await databases.create(backend, "pages")
-            lines += await _pages(db, backend, count, runs)
-    finally:
-        await databases.drop_all()
-    return lines
 
 
 async def _pages(db: Any, backend: str, count: int, runs: int) -> list[str]:
