@@ -49,19 +49,16 @@ from booking.scheduling.services import (
     ANY,
     CAP_MARGIN,
     DEFAULT_WINDOW_DAYS,
-    MAX_BUSY_SPAN,
-    MAX_TIME_OFF_SPAN,
     MAX_WINDOW_DAYS,
     Availability,
     AvailabilityService,
+    calendar_queries,
     confirm_offering,
     offering_query,
-    overlapping_query,
     policy_of,
     type_or_404,
     type_query,
 )
-from booking.scheduling.tables import BusyInterval, DateOverride, TimeOff, WeeklyHoursRule
 
 DIRECTORY = 0  # the versions row of types, policies, therapists and offerings
 # Far enough from a cut that a slot's own local date cannot be on the other side of it.
@@ -345,31 +342,9 @@ class CachedAvailability:
         ids = [t.id for t in therapists]
         lo = datetime.fromtimestamp(window_start, UTC)
         hi = datetime.fromtimestamp(window_end, UTC)
-        first_day = lo.date() - timedelta(days=1)
-        last_day = hi.date() + timedelta(days=1)
         async with read_scope():
             weekly, overrides, time_off, busy, booked = await read_together(
-                WeeklyHoursRule.select(
-                    WeeklyHoursRule.therapist,
-                    WeeklyHoursRule.weekday,
-                    WeeklyHoursRule.start_time,
-                    WeeklyHoursRule.end_time,
-                    WeeklyHoursRule.valid_from,
-                    WeeklyHoursRule.valid_until,
-                ).where(WeeklyHoursRule.therapist.is_in(ids)),
-                DateOverride.select(
-                    DateOverride.therapist,
-                    DateOverride.day,
-                    DateOverride.closed,
-                    DateOverride.start_time,
-                    DateOverride.end_time,
-                ).where(
-                    DateOverride.therapist.is_in(ids)
-                    & (DateOverride.day >= first_day)
-                    & (DateOverride.day <= last_day)
-                ),
-                overlapping_query(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
-                overlapping_query(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
+                *calendar_queries(ids, lo, hi),
                 self.service.booked.held(ids, (lo - CAP_MARGIN, hi + CAP_MARGIN)),
             )
         blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)

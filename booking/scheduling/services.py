@@ -330,6 +330,38 @@ def overlapping_query(
     )
 
 
+def calendar_queries(ids: list[int], lo: datetime, hi: datetime) -> tuple[Any, Any, Any, Any]:
+    """The four reads of therapists `ids`' hours and busy time that can touch the window
+    [lo, hi): weekly hours, the date overrides of its local dates (a day either side, for any
+    zone), and the time off and busy time overlapping it. Each is bounded on both ends of an
+    indexed column, so its cost follows the window, not the length of the history."""
+    first_day = lo.date() - timedelta(days=1)
+    last_day = hi.date() + timedelta(days=1)
+    return (
+        WeeklyHoursRule.select(
+            WeeklyHoursRule.therapist,
+            WeeklyHoursRule.weekday,
+            WeeklyHoursRule.start_time,
+            WeeklyHoursRule.end_time,
+            WeeklyHoursRule.valid_from,
+            WeeklyHoursRule.valid_until,
+        ).where(WeeklyHoursRule.therapist.is_in(ids)),
+        DateOverride.select(
+            DateOverride.therapist,
+            DateOverride.day,
+            DateOverride.closed,
+            DateOverride.start_time,
+            DateOverride.end_time,
+        ).where(
+            DateOverride.therapist.is_in(ids)
+            & (DateOverride.day >= first_day)
+            & (DateOverride.day <= last_day)
+        ),
+        overlapping_query(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
+        overlapping_query(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
+    )
+
+
 async def load_calendars(
     booked: BookedTime,
     consultation_type: ConsultationTypeRecord,
@@ -351,33 +383,10 @@ async def load_calendars(
     lo = datetime.fromtimestamp(window_start, UTC)
     hi = datetime.fromtimestamp(window_end, UTC)
     zones = {t.id: zone(t.timezone) for t in therapists}
-    # Local dates that can hold a slot of this window, in any of the therapists' zones.
-    first_day = lo.date() - timedelta(days=1)
-    last_day = hi.date() + timedelta(days=1)
 
     async with read_scope():
         weekly, overrides, time_off, busy, bookings = await read_together(
-            WeeklyHoursRule.select(
-                WeeklyHoursRule.therapist,
-                WeeklyHoursRule.weekday,
-                WeeklyHoursRule.start_time,
-                WeeklyHoursRule.end_time,
-                WeeklyHoursRule.valid_from,
-                WeeklyHoursRule.valid_until,
-            ).where(WeeklyHoursRule.therapist.is_in(ids)),
-            DateOverride.select(
-                DateOverride.therapist,
-                DateOverride.day,
-                DateOverride.closed,
-                DateOverride.start_time,
-                DateOverride.end_time,
-            ).where(
-                DateOverride.therapist.is_in(ids)
-                & (DateOverride.day >= first_day)
-                & (DateOverride.day <= last_day)
-            ),
-            overlapping_query(TimeOff, ids, lo, hi, MAX_TIME_OFF_SPAN),
-            overlapping_query(BusyInterval, ids, lo, hi, MAX_BUSY_SPAN),
+            *calendar_queries(ids, lo, hi),
             booked.busy(ids, (lo - CAP_MARGIN, hi + CAP_MARGIN), now, exclude_booking),
         )
 
