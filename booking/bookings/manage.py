@@ -3,7 +3,7 @@ file. A link opens until a while after the consultation (lifecycle.manage_link_o
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -205,20 +205,7 @@ class BookingManagement:
         return await self._view(await _reload(booking.id))
 
     async def _by_manage_token(self, token: str) -> BookingRecord:
-        gone = NotFound("This booking link is not valid or has expired.")
-        if not looks_like_token(token):
-            raise gone
-        row = (
-            await Booking.select(*BOOKING_COLUMNS)
-            .where(Booking.manage_token_hash == token_hash(token))
-            .first()
-        )
-        if row is None:
-            raise gone
-        booking = BookingRecord.from_row(row)
-        if not lifecycle.manage_link_open(booking.ends_at, self.clock()):
-            raise gone
-        return booking
+        return await booking_by_manage_token(token, self.clock())
 
     async def _view(self, booking: BookingRecord) -> BookingView:
         now = self.clock()
@@ -287,4 +274,24 @@ async def _reload(booking_id: int) -> BookingRecord:
     booking = await load_booking(booking_id)
     if booking is None:
         raise NotFound("This booking no longer exists.")
+    return booking
+
+
+async def booking_by_manage_token(token: str, now: datetime) -> BookingRecord:
+    """The booking whose manage link carries `token`, while that link is open at `now`; one
+    NotFound for a token that is malformed, unknown or past its time (which is which is
+    nobody's business)."""
+    gone = NotFound("This booking link is not valid or has expired.")
+    if not looks_like_token(token):
+        raise gone
+    row = (
+        await Booking.select(*BOOKING_COLUMNS)
+        .where(Booking.manage_token_hash == token_hash(token))
+        .first()
+    )
+    if row is None:
+        raise gone
+    booking = BookingRecord.from_row(row)
+    if not lifecycle.manage_link_open(booking.ends_at, now):
+        raise gone
     return booking

@@ -22,9 +22,9 @@ from typing import Protocol, TypeVar
 from booking.bookings import lifecycle
 from booking.bookings.changes import ChangeMessages
 from booking.bookings.create import reminder_lead
-from booking.bookings.manage import BookingManagement
+from booking.bookings.manage import BookingManagement, booking_by_manage_token
 from booking.bookings.ports import Announcer
-from booking.bookings.records import BOOKING_COLUMNS, BookingRecord, load_booking
+from booking.bookings.records import BookingRecord, load_booking
 from booking.bookings.statuses import BookingStatus, PaymentStatus
 from booking.bookings.tables import Booking
 from booking.core.db import LockSpace, lock, write_transaction
@@ -38,7 +38,6 @@ from booking.core.errors import (
 )
 from booking.core.settings import Settings
 from booking.core.timezones import Clock, rfc3339
-from booking.core.tokens import looks_like_token, token_hash
 from booking.payments import keys
 from booking.payments.gateway import (
     CardDeclined,
@@ -417,20 +416,7 @@ class PaymentService:
         return True
 
     async def _booking(self, token: str) -> BookingRecord:
-        gone = NotFound("This booking link is not valid or has expired.")
-        if not looks_like_token(token):
-            raise gone
-        row = (
-            await Booking.select(*BOOKING_COLUMNS)
-            .where(Booking.manage_token_hash == token_hash(token))
-            .first()
-        )
-        if row is None:
-            raise gone
-        booking = BookingRecord.from_row(row)
-        if not lifecycle.manage_link_open(booking.ends_at, self.clock()):
-            raise gone
-        return booking
+        return await booking_by_manage_token(token, self.clock())
 
 
 @dataclass(frozen=True, slots=True)
