@@ -12,7 +12,7 @@ from booking.core.audit import AuditEvent
 from tests.factories import couple_answers, partner_answers
 from tests.integration.conftest import FixedClock
 from tests.integration.practice import AT_10, Practice
-from tests.integration.test_log_redaction import service_logs  # noqa: F401 (a fixture)
+from tests.integration.test_log_redaction import log_format, service_logs  # noqa: F401 (fixtures)
 from tests.integration.workspace.conftest import answer_as_partner_two, book
 from tests.staff_support import create_staff, csrf_token, sign_in
 
