@@ -16,6 +16,8 @@ from booking.core.crypto import Keyring
 from booking.core.db import write_transaction
 from booking.core.timezones import Clock, rfc3339
 from booking.intake.consents import load_consents
+from booking.payments.money_tables import PaymentRefund
+from booking.payments.records import payment_of
 from booking.staff.access import Origin, record, require_admin
 from booking.staff.audit_log import booking_trail
 from booking.staff.casefile import Case, PartnerPart, load_case
@@ -50,7 +52,8 @@ class ExportService:
                     record=name,
                     at=now,
                 )
-        return document(case, [asdict(e) for e in await booking_trail(case.reference)], now)
+        trail = [asdict(e) for e in await booking_trail(case.reference)]
+        return document(case, trail, now, await payments_of(case.id))
 
     async def export_json(
         self,
@@ -65,7 +68,45 @@ class ExportService:
         )
 
 
-def document(case: Case, trail: list[dict[str, Any]], exported_at: datetime) -> dict[str, Any]:
+async def payments_of(booking_id: int) -> list[dict[str, Any]]:
+    """The booking's deposit as the export lists it: the payment and each refund decided on,
+    amounts in minor units, Stripe's ids (for the practice's own records), nothing of the card
+    and never the card form's client secret."""
+    payment = await payment_of(booking_id)
+    if payment is None:
+        return []
+    refunds = await (
+        PaymentRefund.select()
+        .where(PaymentRefund.booking == booking_id)
+        .order_by(PaymentRefund._meta.primary_key)
+    )
+    return [
+        {
+            "status": payment.status.value,
+            "amount": {"amount": payment.amount, "currency": payment.currency},
+            "refunded": {"amount": payment.refunded_amount, "currency": payment.currency},
+            "paid_at": _time(payment.paid_at),
+            "payment_intent": payment.payment_intent_id,
+            "refunds": [
+                {
+                    "cause": r["cause"],
+                    "amount": {"amount": r["amount"], "currency": r["currency"]},
+                    "decided_at": _time(r["created_at"]),
+                    "refunded_at": _time(r["refunded_at"]),
+                    "stripe_refund": r["stripe_refund_id"],
+                }
+                for r in refunds
+            ],
+        }
+    ]
+
+
+def document(
+    case: Case,
+    trail: list[dict[str, Any]],
+    exported_at: datetime,
+    payments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The export's shape (a pure function of what was read)."""
     return {
         "format": EXPORT_FORMAT,
@@ -97,8 +138,7 @@ def document(case: Case, trail: list[dict[str, Any]], exported_at: datetime) -> 
             {"author": n.author, "written_at": _time(n.created_at), "text": n.text}
             for n in case.notes
         ],
-        # Deposits are not taken online yet: there is never a payment to list.
-        "payments": [],
+        "payments": payments or [],
         "price": None
         if case.price_amount is None
         else {"amount": case.price_amount, "currency": case.currency},

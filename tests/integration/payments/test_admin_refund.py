@@ -6,6 +6,7 @@ the booker told by email; a therapist reaches none of it."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from booking.core.audit import AuditEvent
@@ -254,3 +255,38 @@ async def test_an_amount_nobody_confirmed_is_refused_and_nothing_is_queued(
     assert "Confirm the amount to refund." in missing.text
     assert await refund_rows(reference) == []
     assert await refund_audit(reference) == []
+
+
+async def test_the_export_lists_the_deposit_and_its_refund_and_nothing_of_the_card(
+    paying: Paying, practice: Practice, clock: FixedClock
+) -> None:
+    held = await paid_booking(paying)
+    reference = held["reference"]
+    await as_admin(paying.client, clock)
+    _, token = await refund_form(paying.client, reference)
+    refunded_now = await post_form(
+        paying.client, f"/staff/bookings/{reference}/refund", {"amount": "5000"}, token
+    )
+    assert refunded_now.status_code == 303, refunded_now.text
+
+    async def refunded_at_stripe() -> bool:
+        return bool((await payment_row(reference))["status"] == "refunded")
+
+    await eventually(refunded_at_stripe)
+    answer = await paying.client.get(f"/staff/bookings/{reference}/export.json")
+    assert answer.status_code == 200, answer.text
+    exported = answer.json()
+
+    (payment,) = exported["payments"]
+    assert payment["status"] == "refunded"
+    assert payment["amount"] == {"amount": 5000, "currency": "cad"}
+    assert payment["refunded"] == {"amount": 5000, "currency": "cad"}
+    assert payment["payment_intent"] == await intent_of(reference)
+    assert payment["paid_at"] is not None
+    (refund,) = payment["refunds"]
+    assert refund["cause"] == "staff"
+    assert refund["amount"] == {"amount": 5000, "currency": "cad"}
+    assert refund["stripe_refund"].startswith("re_")
+    text = json.dumps(exported)
+    assert "4242" not in text
+    assert "_secret_" not in text  # no client secret of the card form
