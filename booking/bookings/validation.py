@@ -6,6 +6,7 @@ Messages never repeat what was submitted: intake answers are private, and so are
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -162,6 +163,8 @@ def person_name_problem(name: str) -> str | None:
     any `@`, slashes, and anything shaped like a web address (`www.`, `example.org`).
     """
     if any(c in NAME_FORBIDDEN for c in name) or NAME_LINK.search(name):
+        return NAME_RULE
+    if any(unicodedata.category(c) == "Cc" for c in name):
         return NAME_RULE
     return None
 

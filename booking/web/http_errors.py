@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any
 
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
@@ -181,6 +182,21 @@ def plain_field_error(key: str, message: str) -> FieldError:
     return FieldError(path or "body", "This value is not valid.")
 
 
+UNSTORABLE = "A value holds a character that is never accepted (such as U+0000)."
+
+
+def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL refuses text holding U+0000 (SQLite keeps it), so such a value, in a slug or
+    a name, reaches the database before anything else can call it unknown: it is the client's
+    error, and nothing was written (the transaction it was in is rolled back). 422 when the
+    request carried a query or a body to hold it, otherwise it came in the path: the 404 of a
+    thing that does not exist."""
+    carried = bool(request.url.query) or request.method in ("POST", "PUT", "PATCH")
+    if carried:
+        return error_response(request, 422, "validation_error", UNSTORABLE)
+    return error_response(request, 404, "not_found", "Nothing is found at this address.")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The detail stays in the log (never request bodies); the client gets a plain apology.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -213,5 +229,7 @@ PAGE_ERRORS: dict[Any, Any] = {ServiceError: page_error}
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ServiceError: service_error_handler,
     HTTPException: http_exception_handler,
+    CharacterNotInRepertoireError: unstorable_handler,
+    UntranslatableCharacterError: unstorable_handler,
     Exception: internal_error_handler,
 }

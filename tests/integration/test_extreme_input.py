@@ -262,3 +262,53 @@ async def test_an_extreme_date_answer_on_a_form_comes_back_with_the_error(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert ANSWER_DATE_MESSAGE in response.text
+
+
+# U+0000: PostgreSQL refuses it in text (SQLite keeps it), so it must be refused alike on both,
+# with the error shape and nothing stored, wherever it comes: a slug, a name, a query value.
+NUL_BODIES = {
+    "consultation type": ("consultation_type", "con\u0000sult"),
+    "therapist": ("therapist", "a\u0000na"),
+}
+
+
+@pytest.mark.parametrize("where", sorted(NUL_BODIES))
+async def test_a_nul_character_in_a_booking_is_refused_and_nothing_is_stored(
+    client: AsyncClient, practice: Practice, where: str
+) -> None:
+    key, value = NUL_BODIES[where]
+    body = booking_request(AT_10)
+    body[key] = value
+
+    refused = await client.post("/api/v1/bookings", json=body)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "validation_error"
+    assert "\u0000" not in refused.text
+    assert await Booking.count() == 0
+
+
+async def test_a_nul_character_in_a_partners_name_is_refused_by_name(
+    client: AsyncClient, practice: Practice
+) -> None:
+    body = booking_request(AT_10)
+    body["partners"][0]["name"] = "Ro\u0000bin Park"
+
+    refused = await client.post("/api/v1/bookings", json=body)
+
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["error"]["fields"]] == ["partners[0].name"]
+    assert await Booking.count() == 0
+
+
+@pytest.mark.parametrize("param", ["consultation_type", "therapist"])
+async def test_a_nul_character_in_an_availability_query_is_a_client_error(
+    client: AsyncClient, practice: Practice, param: str
+) -> None:
+    params = {"consultation_type": "consult", "therapist": "ana", param: "co\u0000nsult"}
+
+    refused = await client.get("/api/v1/availability", params=params)
+
+    # Unknown on SQLite (404, as any unknown slug), refused before the query on PostgreSQL (422).
+    assert refused.status_code in (404, 422), refused.text
+    assert refused.json()["error"]["code"] in ("not_found", "validation_error")

@@ -6,19 +6,18 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from booking.core.audit import AuditEvent
 from booking.notifications.tables import OutboxMessage
+from tests.clocked_cli import CLOCK_ENV
 from tests.factories import ALL_CONSENTS, booking_request, partner_answers
 from tests.fixtures.databases import Database
+from tests.integration.conftest import NOW
 from tests.integration.notifications.conftest import Delivering
-from tests.integration.notifications.faults.conftest import (
-    BOOKING,
-    command_env,
-    sqlite_directory,
-)
+from tests.integration.notifications.faults.conftest import command_env, sqlite_directory
 from tests.integration.practice import AT_10, Practice, intake_token, manage_token
 from tests.mailserver import Received
 
@@ -29,12 +28,18 @@ BASE = "https://book.harbour.example"
 async def revoke(
     delivering: Delivering, database: Database, tmp_path: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    """`booking links revoke …` in its own process, on the test's database and secret."""
+    """`booking links revoke …` in its own process, on the test's database and secret, at the
+    test's time (the app's relay claims what the command queues by that same clock)."""
     data_dir = sqlite_directory(database) if database.url is None else tmp_path
-    env = command_env(database, data_dir, BOOKING_SECRET_KEY=delivering.settings.secret_key)
+    env = command_env(
+        database,
+        data_dir,
+        BOOKING_SECRET_KEY=delivering.settings.secret_key,
+        **{CLOCK_ENV: NOW.isoformat()},
+    )
     return await asyncio.to_thread(
         subprocess.run,
-        [*BOOKING, "links", "revoke", *args],
+        [sys.executable, "-m", "tests.clocked_cli", "links", "revoke", *args],
         env=env,
         capture_output=True,
         text=True,

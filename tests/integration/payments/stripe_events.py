@@ -69,7 +69,7 @@ class EventReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
-    def wait_for(self, event_type: str, intent_id: str, within: float = 20.0) -> Caught:
+    def wait_for(self, event_type: str, intent_id: str, within: float = 60.0) -> Caught:
         """The first event of `event_type` about `intent_id`, once it has arrived."""
 
         def found() -> Caught | None:

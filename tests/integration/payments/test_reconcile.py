@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from booking.bookings.statuses import MessageKind
+from tests.clocked_cli import CLOCK_ENV
 from tests.fixtures.databases import Database
-from tests.integration.conftest import FixedClock
+from tests.integration.conftest import NOW, FixedClock
 from tests.integration.payments.conftest import Paying
 from tests.integration.payments.money import (
     booking_status,
@@ -58,8 +59,9 @@ def stripe_emulator(module_emulator: StripeEmulator) -> StripeEmulator:
 
 
 def reconcile(database: Database, emulator: StripeEmulator) -> subprocess.CompletedProcess[str]:
-    """`booking payments reconcile` as the operator runs it, on the test's database."""
-    environment = {**os.environ, **emulator.environment()}
+    """`booking payments reconcile` as the operator runs it, on the test's database, at the
+    test's time (the holds it judges were made by the test's clock)."""
+    environment = {**os.environ, **emulator.environment(), CLOCK_ENV: NOW.isoformat()}
     if database.url is None:
         # The database file's directory is the data directory, with the tests' secrets.
         data_dir = Path(database.sqlite_path).parent
@@ -70,7 +72,7 @@ def reconcile(database: Database, emulator: StripeEmulator) -> subprocess.Comple
     else:
         environment["DATABASE_URL"] = database.url
     return subprocess.run(
-        [sys.executable, "-m", "booking", "payments", "reconcile"],
+        [sys.executable, "-m", "tests.clocked_cli", "payments", "reconcile"],
         env=environment,
         capture_output=True,
         text=True,
