@@ -62,8 +62,18 @@ class EventReceiver:
     """Where the emulator posts its signed events: each is kept as it arrived."""
 
     server: ThreadingHTTPServer
+    emulator: StripeEmulator
+    hook_id: str
     caught: list[Caught] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def stop(self) -> None:
+        """Unhook from the emulator, then close the port. The emulator posts each event to
+        its hooks one after another, and a port left listening with nobody answering would
+        hold every later test's events for aiohttp's five-minute timeout."""
+        _register(self.emulator, self.hook_id, self.url, events=[])
+        self.server.shutdown()
+        self.server.server_close()
 
     @property
     def url(self) -> str:
@@ -103,17 +113,22 @@ def start_receiver(emulator: StripeEmulator) -> EventReceiver:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = EventReceiver(server)
+    receiver = EventReceiver(server, emulator, f"tests_{secrets.token_hex(4)}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    hook_id = f"tests_{secrets.token_hex(4)}"
+    _register(
+        emulator,
+        receiver.hook_id,
+        receiver.url,
+        events=["payment_intent.succeeded", "payment_intent.payment_failed"],
+    )
+    return receiver
+
+
+def _register(emulator: StripeEmulator, hook_id: str, url: str, events: list[str]) -> None:
+    """The emulator's hook `hook_id` posts `events` (none: it posts nothing) to `url`."""
     httpx.post(
         f"{emulator.api_base}/_config/webhooks/{hook_id}",
-        json={
-            "url": receiver.url,
-            "secret": WEBHOOK_SECRET,
-            "events": ["payment_intent.succeeded", "payment_intent.payment_failed"],
-        },
+        json={"url": url, "secret": WEBHOOK_SECRET, "events": events},
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
         timeout=10,
     ).raise_for_status()
-    return receiver

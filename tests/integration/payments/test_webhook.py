@@ -149,7 +149,7 @@ async def test_the_emulators_own_signed_event_confirms_the_booking(
             },
         )
     finally:
-        receiver.server.shutdown()
+        await asyncio.to_thread(receiver.stop)
 
     # Then its signature holds and the booking is confirmed
     assert answer.status_code == 200, answer.text
