@@ -54,6 +54,7 @@ from booking.scheduling.services import (
     AvailabilityService,
     calendar_queries,
     confirm_offering,
+    hours_by_therapist,
     offering_query,
     policy_of,
     type_or_404,
@@ -353,25 +354,7 @@ class CachedAvailability:
         by_therapist: dict[int, list[Booked]] = defaultdict(list)
         for b in booked:
             by_therapist[b.therapist_id].append(b)
-        rules: dict[int, list[WeeklyHours]] = defaultdict(list)
-        for row in weekly:
-            rules[row["therapist"]].append(
-                WeeklyHours(
-                    row["weekday"],
-                    row["start_time"],
-                    row["end_time"],
-                    row["valid_from"],
-                    row["valid_until"],
-                )
-            )
-        days: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(dict)
-        for row in overrides:
-            ranges = days[row["therapist"]].setdefault(row["day"], [])
-            if not row["closed"] and row["start_time"] is not None and row["end_time"] is not None:
-                ranges.append((row["start_time"], row["end_time"]))
-        for row in overrides:
-            if row["closed"]:
-                days[row["therapist"]][row["day"]] = []
+        rules, days = hours_by_therapist(weekly, overrides)
         return {
             i: _Inputs(
                 weekly=rules[i], overrides=days[i], blocked=blocked[i], booked=by_therapist[i]

@@ -362,6 +362,34 @@ def calendar_queries(ids: list[int], lo: datetime, hi: datetime) -> tuple[Any, A
     )
 
 
+def hours_by_therapist(
+    weekly: list[dict[str, Any]], overrides: list[dict[str, Any]]
+) -> tuple[dict[int, list[WeeklyHours]], dict[int, dict[date, list[tuple[time, time]]]]]:
+    """The rows of `calendar_queries`' weekly hours and overrides, by therapist id: the weekly
+    ranges, and each overridden day's ranges (none for a closed day)."""
+    rules: dict[int, list[WeeklyHours]] = defaultdict(list)
+    for row in weekly:
+        rules[row["therapist"]].append(
+            WeeklyHours(
+                row["weekday"],
+                row["start_time"],
+                row["end_time"],
+                row["valid_from"],
+                row["valid_until"],
+            )
+        )
+    days: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(dict)
+    for row in overrides:
+        ranges = days[row["therapist"]].setdefault(row["day"], [])
+        if not row["closed"] and row["start_time"] is not None and row["end_time"] is not None:
+            ranges.append((row["start_time"], row["end_time"]))
+    # A closed row wins over any ranges given for the same day.
+    for row in overrides:
+        if row["closed"]:
+            days[row["therapist"]][row["day"]] = []
+    return rules, days
+
+
 async def load_calendars(
     booked: BookedTime,
     consultation_type: ConsultationTypeRecord,
@@ -398,26 +426,7 @@ async def load_calendars(
         blocked[booking.therapist_id].append((booking.starts_at, booking.blocked_until))
         if booking.consultation_type_id == consultation_type.id:
             booked_starts[booking.therapist_id].append(booking.starts_at)
-    rules: dict[int, list[WeeklyHours]] = defaultdict(list)
-    for row in weekly:
-        rules[row["therapist"]].append(
-            WeeklyHours(
-                row["weekday"],
-                row["start_time"],
-                row["end_time"],
-                row["valid_from"],
-                row["valid_until"],
-            )
-        )
-    days: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(dict)
-    for row in overrides:
-        ranges = days[row["therapist"]].setdefault(row["day"], [])
-        if not row["closed"] and row["start_time"] is not None and row["end_time"] is not None:
-            ranges.append((row["start_time"], row["end_time"]))
-    # A closed row wins over any ranges given for the same day.
-    for row in overrides:
-        if row["closed"]:
-            days[row["therapist"]][row["day"]] = []
+    rules, days = hours_by_therapist(weekly, overrides)
 
     return [
         TherapistCalendar(
