@@ -280,30 +280,43 @@ class StaffAccounts:
     ) -> str:
         """A new one-time password (returned, to hand over once); the second factor and the
         recovery codes are cleared, the lock lifted, and every session ends."""
-        await _existing(account_id)
-        password = one_time_password()
-        password_hash = await asyncio.to_thread(hash_password, password)
-        await self._change(
+        return await self._one_time_password(
             account_id,
-            {
-                StaffAccount.password_hash: password_hash,
-                StaffAccount.must_change_password: True,
-                **SECOND_FACTOR_CLEARED,
-                **LOCK_LIFTED,
-            },
             AuditAction.STAFF_ACCOUNT_RESET,
+            SECOND_FACTOR_CLEARED,
             actor=actor,
             client=client,
             agent=agent,
             recovery_codes_cleared=True,
         )
-        return password
 
     async def reset_password(
         self, account_id: int, *, actor: Actor, client: str = "", agent: str = ""
     ) -> str:
         """A new one-time password (returned, to hand over once, to be changed at the next
         sign-in); the lock is lifted and every session ends. The second factor stays."""
+        return await self._one_time_password(
+            account_id,
+            AuditAction.STAFF_PASSWORD_RESET,
+            {},
+            actor=actor,
+            client=client,
+            agent=agent,
+        )
+
+    async def _one_time_password(
+        self,
+        account_id: int,
+        action: AuditAction,
+        also: dict[Any, Any],
+        *,
+        actor: Actor,
+        client: str,
+        agent: str,
+        recovery_codes_cleared: bool = False,
+    ) -> str:
+        """A new one-time password for the account (to be changed at the next sign-in), its
+        lock lifted and the columns of `also` changed with it, in one audited change."""
         await _existing(account_id)
         password = one_time_password()
         password_hash = await asyncio.to_thread(hash_password, password)
@@ -312,12 +325,14 @@ class StaffAccounts:
             {
                 StaffAccount.password_hash: password_hash,
                 StaffAccount.must_change_password: True,
+                **also,
                 **LOCK_LIFTED,
             },
-            AuditAction.STAFF_PASSWORD_RESET,
+            action,
             actor=actor,
             client=client,
             agent=agent,
+            recovery_codes_cleared=recovery_codes_cleared,
         )
         return password
 
